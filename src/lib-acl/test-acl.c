@@ -1,0 +1,67 @@
+#include "lib-acl/acl.h"
+#include "lib/test.h"
+
+#include <stdlib.h>
+
+TEST_DEFINE_COUNTERS;
+
+static const char *fmt(acl_rights_t r, bool obs)
+{
+	static str_t s = STR_INIT;
+	str_clear(&s);
+	acl_rights_format(r, obs, &s);
+	return str_c(&s);
+}
+
+int main(void)
+{
+	acl_rights_t r;
+	char bad = 0;
+	CHECK_INT(acl_rights_parse("lrswipkxtea", &r, &bad), 0);
+	CHECK_INT(r, ACL_ALL);
+	CHECK_INT(acl_rights_parse("lrz", &r, &bad), -1);
+	CHECK_INT(bad, 'z');
+	CHECK_INT(acl_rights_parse("c", &r, &bad), 0);
+	CHECK_STR(fmt(r, false), "kx");
+	CHECK_INT(acl_rights_parse("d", &r, &bad), 0);
+	CHECK_STR(fmt(r, false), "te");
+	CHECK_STR(fmt(ACL_ALL, true), "lrswipkxteacd");
+	CHECK_STR(fmt(ACL_L | ACL_R | ACL_S, true), "lrs");
+
+	str_t acl = STR_INIT, tmp = STR_INIT;
+	acl_entry_set("", "anyone", ACL_L | ACL_R | ACL_S, false, &acl);
+	CHECK_STR(str_c(&acl), "anyone\tlrs\t");
+	acl_entry_set(str_c(&acl), "bob", ACL_ALL, false, &tmp);
+	CHECK_STR(str_c(&tmp), "anyone\tlrs\tbob\tlrswipkxtea\t");
+	str_clear(&acl);
+	acl_entry_set(str_c(&tmp), "-group:interns", ACL_R, false, &acl);
+
+	const char *groups[] = { "interns", NULL };
+	struct acl_subject intern = { "carol", groups, true };
+	struct acl_subject bob = { "bob", NULL, true };
+	struct acl_subject anon = { "anonymous", NULL, false };
+	CHECK_STR(fmt(acl_rights_eval(str_c(&acl), &intern), false), "ls");
+	CHECK_STR(fmt(acl_rights_eval(str_c(&acl), &bob), false), "lrswipkxtea");
+	CHECK_STR(fmt(acl_rights_eval(str_c(&acl), &anon), false), "lrs");
+
+	bool found;
+	CHECK_INT(acl_entry_get(str_c(&acl), "bob", &found), ACL_ALL);
+	CHECK(found);
+	str_clear(&tmp);
+	acl_entry_set(str_c(&acl), "bob", 0, true, &tmp);
+	CHECK_STR(str_c(&tmp), "anyone\tlrs\t-group:interns\tr\t");
+	acl_entry_get(str_c(&tmp), "bob", &found);
+	CHECK(!found);
+
+	/* authenticated matches logged-in users only */
+	struct acl_subject dave = { "dave", NULL, true };
+	CHECK_INT(acl_rights_eval("authenticated\tlr\t", &dave), ACL_L | ACL_R);
+	CHECK_INT(acl_rights_eval("authenticated\tlr\t", &anon), 0);
+	CHECK_INT(acl_rights_eval("$staff\tlr\t", &intern), 0);
+	const char *staff[] = { "staff", NULL };
+	struct acl_subject eve = { "eve", staff, true };
+	CHECK_INT(acl_rights_eval("$staff\tlr\t", &eve), ACL_L | ACL_R);
+	str_free(&acl);
+	str_free(&tmp);
+	return test_summary("acl");
+}

@@ -1,0 +1,1579 @@
+/* The embedded store: metadata in SQLite, each message in its own file.
+ *
+ * On disk, under `configdirectory`:
+ *   agora.db (+ -wal, -shm)   the metadata database, WAL mode, synchronous=FULL
+ * and under each partition directory:
+ *   tmp/GUID                  a message being received, not yet in any mailbox
+ *   XX/UNIQUEID/GUID          a message of the mailbox whose uniqueid is
+ *                             UNIQUEID (XX = its first two characters)
+ *
+ * Invariants:
+ * - A message file never changes after it is renamed out of tmp/; a file is
+ *   written and fsynced (and its directory entry fsynced) before the row that
+ *   names it is committed, so every committed row names a complete file.
+ * - A row of `messages` names its file as (mailbox's partition, uniqueid,
+ *   guid). COPY hard-links the file into the target's directory, so each
+ *   mailbox directory holds exactly the files of its messages and a mailbox
+ *   can be rebuilt from its directory alone.
+ * - A file with no row (a crash between rename and commit, or between
+ *   commit and unlink after EXPUNGE) is garbage, never a message a client was
+ *   told about; `agora reconstruct` finds such files.
+ * - uidnext only grows; every change to a message takes modseq =
+ *   ++highestmodseq of its mailbox in the same transaction; an expunged UID
+ *   is recorded in `expunged` with the modseq of its expunge so that other
+ *   sessions learn of it.
+ * - \Seen lives in messages.flags for the owner of a personal mailbox and for
+ *   everyone in a sharedseen mailbox; any other reader's \Seen is a row in
+ *   `seen`. */
+#include "lib-storage/store.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STMT_CACHE 64
+#define SCHEMA_VERSION "1"
+
+struct sqlite_store {
+	struct store store;
+	const struct config *cfg;
+	sqlite3 *db;
+	str_t error;
+	int errcode;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[STMT_CACHE];
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, hash TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS groups(name TEXT PRIMARY KEY);"
+	"CREATE TABLE IF NOT EXISTS group_members(grp TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,"
+	"  member TEXT NOT NULL, PRIMARY KEY(grp, member));"
+	"CREATE INDEX IF NOT EXISTS group_members_member ON group_members(member);"
+	"CREATE TABLE IF NOT EXISTS mailboxes(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,"
+	"  uniqueid TEXT UNIQUE NOT NULL, partition TEXT NOT NULL, acl TEXT NOT NULL, specialuse TEXT,"
+	"  owner TEXT, uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL,"
+	"  recentuid INTEGER NOT NULL DEFAULT 0, highestmodseq INTEGER NOT NULL,"
+	"  sharedseen INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS messages(mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  uid INTEGER NOT NULL, guid TEXT NOT NULL, size INTEGER NOT NULL, internaldate INTEGER NOT NULL,"
+	"  tz INTEGER NOT NULL, sentdate INTEGER NOT NULL, flags INTEGER NOT NULL, keywords TEXT,"
+	"  modseq INTEGER NOT NULL, envelope TEXT, bodystructure TEXT, body TEXT,"
+	"  PRIMARY KEY(mailbox, uid));"
+	"CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox, modseq);"
+	"CREATE TABLE IF NOT EXISTS seen(mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  user TEXT NOT NULL, uid INTEGER NOT NULL, PRIMARY KEY(mailbox, user, uid));"
+	"CREATE TABLE IF NOT EXISTS expunged(mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  uid INTEGER NOT NULL, modseq INTEGER NOT NULL, PRIMARY KEY(mailbox, uid));"
+	"CREATE TABLE IF NOT EXISTS subscriptions(user TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY(user, name));"
+	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '" SCHEMA_VERSION "');"
+	"INSERT OR IGNORE INTO meta(key, value) VALUES('last_uidvalidity', '0');";
+
+#define S(st) ((struct sqlite_store *)(st))
+
+static int fail(struct sqlite_store *s, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct sqlite_store *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+	str_clear(&s->error);
+	va_start(ap, fmt);
+	str_vprintf(&s->error, fmt, ap);
+	va_end(ap);
+	s->errcode = code;
+	if (code == STORE_ERR_INTERNAL)
+		log_error("store: %s", str_c(&s->error));
+	return -1;
+}
+
+static int db_fail(struct sqlite_store *s, const char *what)
+{
+	return fail(s, STORE_ERR_INTERNAL, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* Prepared statements are cached by the address of their SQL text, which
+ * is always a string literal. */
+static sqlite3_stmt *prep(struct sqlite_store *s, const char *sql)
+{
+	unsigned i;
+	for (i = 0; i < STMT_CACHE && s->cache[i].sql != NULL; i++) {
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].stmt);
+			sqlite3_clear_bindings(s->cache[i].stmt);
+			return s->cache[i].stmt;
+		}
+	}
+	sqlite3_stmt *stmt;
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
+		db_fail(s, "prepare");
+		return NULL;
+	}
+	if (i < STMT_CACHE) {
+		s->cache[i].sql = sql;
+		s->cache[i].stmt = stmt;
+	} else {
+		log_warn("store: statement cache full");
+	}
+	return stmt;
+}
+
+static int exec(struct sqlite_store *s, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fail(s, STORE_ERR_INTERNAL, "%s: %s", sql, msg != NULL ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int tx_begin(struct sqlite_store *s)
+{
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+static int tx_commit(struct sqlite_store *s)
+{
+	return exec(s, "COMMIT");
+}
+
+static void tx_rollback(struct sqlite_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t != NULL ? xstrdup((const char *)t) : NULL;
+}
+
+/* Runs a statement that returns no rows. */
+static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		if (rc == SQLITE_CONSTRAINT)
+			return fail(s, STORE_ERR_EXISTS, "%s: already exists", what);
+		return db_fail(s, what);
+	}
+	return 0;
+}
+
+static void random_hex(char *out, size_t nbytes)
+{
+	unsigned char buf[32];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	if (fd >= 0) {
+		ssize_t r = read(fd, buf, nbytes);
+		if (r > 0)
+			got = (size_t)r;
+		close(fd);
+	}
+	if (got < nbytes) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		srandom((unsigned)(ts.tv_nsec ^ getpid()));
+		for (size_t i = 0; i < nbytes; i++)
+			buf[i] = (unsigned char)random();
+	}
+	for (size_t i = 0; i < nbytes; i++)
+		sprintf(out + 2 * i, "%02x", buf[i]);
+}
+
+/* ---------------------------------------------------------------- open */
+
+static struct store *sq_open(const struct config *cfg, str_t *err)
+{
+	const char *dir = config_str(cfg, "configdirectory");
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		str_printf(err, "configdirectory %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	str_t path = STR_INIT;
+	str_printf(&path, "%s/agora.db", dir);
+	struct sqlite_store *s = xcalloc(1, sizeof(*s));
+	s->store.be = &store_sqlite_backend;
+	s->cfg = cfg;
+	if (sqlite3_open_v2(str_c(&path), &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		str_printf(err, "%s: %s", str_c(&path), s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 30000);
+	if (exec(s, "PRAGMA journal_mode=WAL") < 0 ||
+	    exec(s, "PRAGMA synchronous=FULL") < 0 ||
+	    exec(s, "PRAGMA foreign_keys=ON") < 0 ||
+	    exec(s, "BEGIN IMMEDIATE") < 0 ||
+	    exec(s, schema) < 0 || exec(s, "COMMIT") < 0) {
+		str_printf(err, "%s: %s", str_c(&path), str_c(&s->error));
+		goto fail;
+	}
+	str_free(&path);
+	return &s->store;
+fail:
+	str_free(&path);
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	str_free(&s->error);
+	free(s);
+	return NULL;
+}
+
+static void sq_close(struct store *st)
+{
+	struct sqlite_store *s = S(st);
+	for (unsigned i = 0; i < STMT_CACHE && s->cache[i].sql != NULL; i++)
+		sqlite3_finalize(s->cache[i].stmt);
+	sqlite3_close(s->db);
+	str_free(&s->error);
+	free(s);
+}
+
+static const char *sq_error(struct store *st)
+{
+	return str_c(&S(st)->error);
+}
+
+static int sq_errcode(struct store *st)
+{
+	return S(st)->errcode;
+}
+
+static uint64_t sq_change_counter(struct store *st)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "PRAGMA data_version");
+	if (q == NULL || sqlite3_step(q) != SQLITE_ROW)
+		return 0;
+	return (uint64_t)sqlite3_column_int64(q, 0);
+}
+
+/* ---------------------------------------------------------------- users */
+
+static int sq_user_add(struct store *st, const char *name, const char *hash)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "INSERT INTO users(name, hash, created) VALUES(?, ?, ?)");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		if (sqlite3_errcode(s->db) == SQLITE_CONSTRAINT)
+			return fail(s, STORE_ERR_EXISTS, "user %s already exists", name);
+		return db_fail(s, "user add");
+	}
+	return 0;
+}
+
+static int sq_user_set_hash(struct store *st, const char *name, const char *hash)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "UPDATE users SET hash = ? WHERE name = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	if (step_done(s, q, "user passwd") < 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
+	return 0;
+}
+
+static int sq_user_del(struct store *st, const char *name)
+{
+	struct sqlite_store *s = S(st);
+	if (tx_begin(s) < 0)
+		return -1;
+	sqlite3_stmt *q = prep(s, "DELETE FROM users WHERE name = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	if (step_done(s, q, "user del") < 0)
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
+		fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
+		goto fail;
+	}
+	q = prep(s, "DELETE FROM group_members WHERE member = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	if (step_done(s, q, "user del groups") < 0)
+		goto fail;
+	q = prep(s, "DELETE FROM subscriptions WHERE user = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	if (step_done(s, q, "user del subscriptions") < 0)
+		goto fail;
+	return tx_commit(s);
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+static int sq_user_get(struct store *st, const char *name, str_t *hash)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT hash FROM users WHERE name = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "user get");
+	if (hash != NULL) {
+		str_clear(hash);
+		str_append(hash, (const char *)sqlite3_column_text(q, 0));
+	}
+	return 1;
+}
+
+static int sq_user_list(struct store *st, void (*cb)(const char *, void *), void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT name FROM users ORDER BY name");
+	if (q == NULL)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(q, 0), ctx);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "user list");
+}
+
+static int sq_group_add(struct store *st, const char *name, const char *const *members)
+{
+	struct sqlite_store *s = S(st);
+	if (tx_begin(s) < 0)
+		return -1;
+	sqlite3_stmt *q = prep(s, "INSERT OR IGNORE INTO groups(name) VALUES(?)");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	if (step_done(s, q, "group add") < 0)
+		goto fail;
+	for (; members != NULL && *members != NULL; members++) {
+		q = prep(s, "INSERT OR IGNORE INTO group_members(grp, member) VALUES(?, ?)");
+		if (q == NULL)
+			goto fail;
+		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, *members, -1, SQLITE_STATIC);
+		if (step_done(s, q, "group member add") < 0)
+			goto fail;
+	}
+	return tx_commit(s);
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+static int sq_group_del(struct store *st, const char *name)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "DELETE FROM groups WHERE name = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	if (step_done(s, q, "group del") < 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return fail(s, STORE_ERR_NOTFOUND, "no group %s", name);
+	return 0;
+}
+
+static int sq_group_list(struct store *st, void (*cb)(const char *, const char *, void *), void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT g.name, (SELECT group_concat(member, ' ') FROM "
+			       "(SELECT member FROM group_members m WHERE m.grp = g.name ORDER BY member)) "
+			       "FROM groups g ORDER BY g.name");
+	if (q == NULL)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *m = (const char *)sqlite3_column_text(q, 1);
+		cb((const char *)sqlite3_column_text(q, 0), m != NULL ? m : "", ctx);
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "group list");
+}
+
+static int sq_user_groups(struct store *st, const char *user, char ***groups_r)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT grp FROM group_members WHERE member = ? ORDER BY grp");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
+	size_t n = 0;
+	char **v = xcalloc(1, sizeof(char *));
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		v = xrealloc(v, (n + 2) * sizeof(char *));
+		v[n++] = col_dup(q, 0);
+		v[n] = NULL;
+	}
+	*groups_r = v;
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "user groups");
+}
+
+/* ---------------------------------------------------------------- mailboxes */
+
+#define MBOX_COLS "id, name, uniqueid, partition, acl, specialuse, uidvalidity, uidnext, " \
+	"recentuid, highestmodseq, sharedseen"
+
+static void mbox_from_row(sqlite3_stmt *q, struct mailbox_info *info)
+{
+	info->id = sqlite3_column_int64(q, 0);
+	info->name = col_dup(q, 1);
+	info->uniqueid = col_dup(q, 2);
+	info->partition = col_dup(q, 3);
+	info->acl = col_dup(q, 4);
+	info->specialuse = col_dup(q, 5);
+	info->uidvalidity = (uint32_t)sqlite3_column_int64(q, 6);
+	info->uidnext = (uint32_t)sqlite3_column_int64(q, 7);
+	info->recentuid = (uint32_t)sqlite3_column_int64(q, 8);
+	info->highestmodseq = (uint64_t)sqlite3_column_int64(q, 9);
+	info->sharedseen = sqlite3_column_int(q, 10) != 0;
+}
+
+static int sq_mailbox_get(struct store *st, const char *name, struct mailbox_info *info)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE name = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "mailbox get");
+	if (info != NULL) {
+		memset(info, 0, sizeof(*info));
+		mbox_from_row(q, info);
+	}
+	return 1;
+}
+
+static const char *partition_dir(struct sqlite_store *s, const char *partition)
+{
+	return config_partition(s->cfg, partition);
+}
+
+static void mailbox_dir(struct sqlite_store *s, const char *partition, const char *uniqueid, str_t *out)
+{
+	str_printf(out, "%s/%.2s/%s", partition_dir(s, partition), uniqueid, uniqueid);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *copy = xstrdup(path);
+	for (char *p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+			free(copy);
+			return -1;
+		}
+		*p = '/';
+	}
+	int ret = mkdir(copy, mode) < 0 && errno != EEXIST ? -1 : 0;
+	free(copy);
+	return ret;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
+static int sq_mailbox_create(struct store *st, const char *name, const char *partition,
+			     const char *acl, const char *specialuse, struct mailbox_info *info)
+{
+	struct sqlite_store *s = S(st);
+	if (partition_dir(s, partition) == NULL)
+		return fail(s, STORE_ERR_NOTFOUND, "no partition %s", partition);
+	char uniqueid[33];
+	random_hex(uniqueid, 16);
+	str_t dir = STR_INIT;
+	mailbox_dir(s, partition, uniqueid, &dir);
+	if (mkdir_p(str_c(&dir), 0750) < 0) {
+		fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&dir), strerror(errno));
+		str_free(&dir);
+		return -1;
+	}
+	if (tx_begin(s) < 0)
+		goto fail_dir;
+	/* UIDVALIDITY: the clock, but strictly above every value given before,
+	 * so a mailbox re-created under an old name never repeats one. */
+	sqlite3_stmt *q = prep(s, "SELECT value FROM meta WHERE key = 'last_uidvalidity'");
+	if (q == NULL || sqlite3_step(q) != SQLITE_ROW) {
+		db_fail(s, "uidvalidity");
+		goto fail;
+	}
+	long long last = sqlite3_column_int64(q, 0);
+	long long uv = (long long)time(NULL);
+	if (uv <= last)
+		uv = last + 1;
+	if (uv > 0xffffffffLL)
+		uv = 1;
+	q = prep(s, "UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, uv);
+	if (step_done(s, q, "uidvalidity") < 0)
+		goto fail;
+	char *owner = mailbox_owner(name);
+	q = prep(s, "INSERT INTO mailboxes(name, uniqueid, partition, acl, specialuse, owner, "
+		 "uidvalidity, uidnext, highestmodseq) VALUES(?, ?, ?, ?, ?, ?, ?, 1, 1)");
+	if (q == NULL) {
+		free(owner);
+		goto fail;
+	}
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, uniqueid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, partition, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, acl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, specialuse, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, owner, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(q, 7, uv);
+	free(owner);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		if (sqlite3_errcode(s->db) == SQLITE_CONSTRAINT)
+			fail(s, STORE_ERR_EXISTS, "mailbox %s already exists", name);
+		else
+			db_fail(s, "mailbox create");
+		goto fail;
+	}
+	if (tx_commit(s) < 0)
+		goto fail;
+	str_free(&dir);
+	if (info != NULL && sq_mailbox_get(st, name, info) != 1)
+		return -1;
+	return 0;
+fail:
+	tx_rollback(s);
+fail_dir:
+	rmdir(str_c(&dir));
+	str_free(&dir);
+	return -1;
+}
+
+/* A mailbox directory holds only flat message files. */
+static int remove_tree(const char *dir)
+{
+	int ret = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+			ret = -1;
+	}
+	closedir(d);
+	if (rmdir(dir) < 0)
+		ret = -1;
+	return ret;
+}
+
+static int sq_mailbox_delete(struct store *st, const struct mailbox_info *info)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "DELETE FROM mailboxes WHERE id = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, info->id);
+	if (step_done(s, q, "mailbox delete") < 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", info->name);
+	str_t dir = STR_INIT;
+	mailbox_dir(s, info->partition, info->uniqueid, &dir);
+	if (remove_tree(str_c(&dir)) < 0)
+		log_warn("store: could not remove all of %s: %s", str_c(&dir), strerror(errno));
+	str_free(&dir);
+	return 0;
+}
+
+static int sq_mailbox_rename(struct store *st, const char *oldname, const char *newname)
+{
+	struct sqlite_store *s = S(st);
+	if (tx_begin(s) < 0)
+		return -1;
+	size_t oldlen = strlen(oldname);
+	int64_t *ids = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	int rc = SQLITE_ERROR;
+	int ret = -1;
+	sqlite3_stmt *q = prep(s, "SELECT id, name FROM mailboxes WHERE name = ?1 OR "
+			       "(substr(name, 1, length(?1) + 1) = ?1 || '.') ORDER BY name");
+	if (q == NULL)
+		goto out;
+	sqlite3_bind_text(q, 1, oldname, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		ids[n] = sqlite3_column_int64(q, 0);
+		names[n] = col_dup(q, 1);
+		n++;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		db_fail(s, "rename list");
+		goto out;
+	}
+	if (n == 0) {
+		fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", oldname);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		str_t nn = STR_INIT;
+		str_append(&nn, newname);
+		str_append(&nn, names[i] + oldlen);
+		char *owner = mailbox_owner(str_c(&nn));
+		q = prep(s, "UPDATE mailboxes SET name = ?, owner = ? WHERE id = ?");
+		if (q == NULL) {
+			free(owner);
+			str_free(&nn);
+			goto out;
+		}
+		sqlite3_bind_text(q, 1, str_c(&nn), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 2, owner, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(q, 3, ids[i]);
+		free(owner);
+		rc = sqlite3_step(q);
+		str_free(&nn);
+		if (rc != SQLITE_DONE) {
+			if (sqlite3_errcode(s->db) == SQLITE_CONSTRAINT)
+				fail(s, STORE_ERR_EXISTS, "mailbox %s already exists", newname);
+			else
+				db_fail(s, "rename");
+			goto out;
+		}
+	}
+	/* Subscriptions follow the mailbox. */
+	q = prep(s, "UPDATE OR REPLACE subscriptions SET name = ?2 || substr(name, length(?1) + 1) "
+		 "WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '.'");
+	if (q == NULL)
+		goto out;
+	sqlite3_bind_text(q, 1, oldname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, newname, -1, SQLITE_STATIC);
+	if (step_done(s, q, "rename subscriptions") < 0)
+		goto out;
+	ret = tx_commit(s);
+out:
+	if (ret < 0)
+		tx_rollback(s);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(ids);
+	return ret;
+}
+
+static int sq_mailbox_list(struct store *st, const char *prefix,
+			   void (*cb)(const struct mailbox_info *, void *), void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q;
+	if (prefix == NULL) {
+		q = prep(s, "SELECT " MBOX_COLS " FROM mailboxes ORDER BY name");
+	} else {
+		/* Range scan on the name index: the prefix itself and names
+		 * between "prefix." and "prefix/" ('/' follows '.' in ASCII). */
+		q = prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE name = ?1 OR "
+			 "(name > ?1 || '.' AND name < ?1 || '/') ORDER BY name");
+	}
+	if (q == NULL)
+		return -1;
+	if (prefix != NULL)
+		sqlite3_bind_text(q, 1, prefix, -1, SQLITE_STATIC);
+	/* The callback may call back into the store, which would reset this
+	 * cached statement: collect first. */
+	struct mailbox_info *all = NULL;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		all = xrealloc(all, (n + 1) * sizeof(*all));
+		memset(&all[n], 0, sizeof(all[n]));
+		mbox_from_row(q, &all[n]);
+		n++;
+	}
+	sqlite3_reset(q);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == SQLITE_DONE)
+			cb(&all[i], ctx);
+		mailbox_info_free(&all[i]);
+	}
+	free(all);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "mailbox list");
+}
+
+static int set_column(struct sqlite_store *s, sqlite3_stmt *q, int64_t id)
+{
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 2, id);
+	if (step_done(s, q, "mailbox update") < 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return fail(s, STORE_ERR_NOTFOUND, "mailbox does not exist");
+	return 0;
+}
+
+static int sq_mailbox_set_acl(struct store *st, int64_t id, const char *acl)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET acl = ? WHERE id = ?");
+	if (q != NULL)
+		sqlite3_bind_text(q, 1, acl, -1, SQLITE_STATIC);
+	return set_column(s, q, id);
+}
+
+static int sq_mailbox_set_specialuse(struct store *st, int64_t id, const char *su)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET specialuse = ? WHERE id = ?");
+	if (q != NULL)
+		sqlite3_bind_text(q, 1, su, -1, SQLITE_STATIC);
+	return set_column(s, q, id);
+}
+
+static int sq_mailbox_set_sharedseen(struct store *st, int64_t id, bool shared)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET sharedseen = ? WHERE id = ?");
+	if (q != NULL)
+		sqlite3_bind_int(q, 1, shared ? 1 : 0);
+	return set_column(s, q, id);
+}
+
+/* Whether `user`'s \Seen in this mailbox is the one in messages.flags. */
+static bool seen_in_flags(const struct mailbox_info *mbox, const char *user)
+{
+	if (mbox->sharedseen || user == NULL)
+		return true;
+	char *owner = mailbox_owner(mbox->name);
+	bool mine = owner != NULL && strcmp(owner, user) == 0;
+	free(owner);
+	return mine;
+}
+
+static int sq_mailbox_counts(struct store *st, const struct mailbox_info *mbox, const char *user,
+			     struct mailbox_counts *c)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q;
+	bool own = seen_in_flags(mbox, user);
+	if (own) {
+		q = prep(s, "SELECT count(*), coalesce(sum((flags & 8) = 0), 0), "
+			 "coalesce(sum(uid > (SELECT recentuid FROM mailboxes WHERE id = ?1)), 0), "
+			 "coalesce(sum(size), 0) FROM messages WHERE mailbox = ?1");
+	} else {
+		q = prep(s, "SELECT count(*), coalesce(sum(s.uid IS NULL), 0), "
+			 "coalesce(sum(m.uid > (SELECT recentuid FROM mailboxes WHERE id = ?1)), 0), "
+			 "coalesce(sum(m.size), 0) FROM messages m LEFT JOIN seen s "
+			 "ON s.mailbox = m.mailbox AND s.uid = m.uid AND s.user = ?2 WHERE m.mailbox = ?1");
+	}
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox->id);
+	if (!own)
+		sqlite3_bind_text(q, 2, user, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_ROW)
+		return db_fail(s, "mailbox counts");
+	c->messages = (uint32_t)sqlite3_column_int64(q, 0);
+	c->unseen = (uint32_t)sqlite3_column_int64(q, 1);
+	c->recent = (uint32_t)sqlite3_column_int64(q, 2);
+	c->size = (uint64_t)sqlite3_column_int64(q, 3);
+	return 0;
+}
+
+static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r)
+{
+	struct sqlite_store *s = S(st);
+	if (tx_begin(s) < 0)
+		return -1;
+	sqlite3_stmt *q = prep(s, "SELECT recentuid, uidnext FROM mailboxes WHERE id = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, id);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		fail(s, STORE_ERR_NOTFOUND, "mailbox does not exist");
+		goto fail;
+	}
+	*old_r = (uint32_t)sqlite3_column_int64(q, 0);
+	sqlite3_int64 last = sqlite3_column_int64(q, 1) - 1;
+	if ((sqlite3_int64)*old_r != last) {
+		q = prep(s, "UPDATE mailboxes SET recentuid = ? WHERE id = ?");
+		if (q == NULL)
+			goto fail;
+		sqlite3_bind_int64(q, 1, last);
+		sqlite3_bind_int64(q, 2, id);
+		if (step_done(s, q, "claim recent") < 0)
+			goto fail;
+	}
+	return tx_commit(s);
+fail:
+	tx_rollback(s);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- subscriptions */
+
+static int sq_subscribe(struct store *st, const char *user, const char *name, bool on)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = on ? prep(s, "INSERT OR IGNORE INTO subscriptions(user, name) VALUES(?, ?)")
+			     : prep(s, "DELETE FROM subscriptions WHERE user = ? AND name = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	if (step_done(s, q, "subscribe") < 0)
+		return -1;
+	if (!on && sqlite3_changes(s->db) == 0)
+		return fail(s, STORE_ERR_NOTFOUND, "not subscribed to %s", name);
+	return 0;
+}
+
+static int sq_subscriptions(struct store *st, const char *user, void (*cb)(const char *, void *), void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT name FROM subscriptions WHERE user = ? ORDER BY name");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
+	char **names = NULL;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = col_dup(q, 0);
+	}
+	sqlite3_reset(q);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == SQLITE_DONE)
+			cb(names[i], ctx);
+		free(names[i]);
+	}
+	free(names);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "subscriptions");
+}
+
+/* ---------------------------------------------------------------- messages */
+
+static int sq_tmpfile_create(struct store *st, const char *partition, str_t *path_r)
+{
+	struct sqlite_store *s = S(st);
+	const char *dir = partition_dir(s, partition);
+	if (dir == NULL)
+		return fail(s, STORE_ERR_NOTFOUND, "no partition %s", partition);
+	char guid[33];
+	random_hex(guid, 16);
+	str_clear(path_r);
+	str_printf(path_r, "%s/tmp", dir);
+	if (mkdir_p(str_c(path_r), 0750) < 0)
+		return fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(path_r), strerror(errno));
+	str_printf(path_r, "/%s", guid);
+	return 0;
+}
+
+static const char *path_basename(const char *p)
+{
+	const char *slash = strrchr(p, '/');
+	return slash != NULL ? slash + 1 : p;
+}
+
+/* Bumps highestmodseq and returns the new value; inside a transaction. */
+static int next_modseq(struct sqlite_store *s, int64_t mbox_id, uint64_t *modseq_r)
+{
+	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 "
+			       "WHERE id = ? RETURNING highestmodseq");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox_id);
+	if (sqlite3_step(q) != SQLITE_ROW)
+		return fail(s, STORE_ERR_NOTFOUND, "mailbox vanished");
+	*modseq_r = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return 0;
+}
+
+/* Takes the next UID; inside a transaction. */
+static int next_uid(struct sqlite_store *s, int64_t mbox_id, uint32_t *uid_r)
+{
+	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET uidnext = uidnext + 1 "
+			       "WHERE id = ? RETURNING uidnext - 1");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox_id);
+	if (sqlite3_step(q) != SQLITE_ROW)
+		return fail(s, STORE_ERR_NOTFOUND, "mailbox vanished");
+	sqlite3_int64 uid = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (uid >= 0xffffffffLL)
+		return fail(s, STORE_ERR_LIMIT, "the mailbox has run out of UIDs");
+	*uid_r = (uint32_t)uid;
+	return 0;
+}
+
+static int insert_seen(struct sqlite_store *s, int64_t mbox, const char *user, uint32_t uid, bool on)
+{
+	sqlite3_stmt *q = on ? prep(s, "INSERT OR IGNORE INTO seen(mailbox, user, uid) VALUES(?, ?, ?)")
+			     : prep(s, "DELETE FROM seen WHERE mailbox = ? AND user = ? AND uid = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox);
+	sqlite3_bind_text(q, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, uid);
+	return step_done(s, q, "seen");
+}
+
+static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, const char *user,
+			 const struct new_msg *m, uint32_t *uid_r, uint64_t *modseq_r)
+{
+	struct sqlite_store *s = S(st);
+	const char *guid = path_basename(m->tmp_path);
+	str_t dir = STR_INIT, final = STR_INIT;
+	mailbox_dir(s, mbox->partition, mbox->uniqueid, &dir);
+	str_printf(&final, "%s/%s", str_c(&dir), guid);
+	/* The file reaches its final name, durably, before the row exists. */
+	if (mkdir_p(str_c(&dir), 0750) < 0 || rename(m->tmp_path, str_c(&final)) < 0 ||
+	    fsync_dir(str_c(&dir)) < 0) {
+		fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&final), strerror(errno));
+		goto fail_file;
+	}
+	bool own_seen = seen_in_flags(mbox, user);
+	if (tx_begin(s) < 0)
+		goto fail_file;
+	if (next_uid(s, mbox->id, uid_r) < 0 || next_modseq(s, mbox->id, modseq_r) < 0)
+		goto fail;
+	sqlite3_stmt *q = prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, "
+			       "sentdate, flags, keywords, modseq, envelope, bodystructure, body) "
+			       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (q == NULL)
+		goto fail;
+	uint32_t flags = m->flags & MSG_STORED_FLAGS;
+	if (!own_seen)
+		flags &= ~(uint32_t)MSG_SEEN;
+	sqlite3_bind_int64(q, 1, mbox->id);
+	sqlite3_bind_int64(q, 2, *uid_r);
+	sqlite3_bind_text(q, 3, guid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)m->size);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)m->internaldate);
+	sqlite3_bind_int(q, 6, m->internaldate_tz);
+	sqlite3_bind_int64(q, 7, (sqlite3_int64)m->sentdate);
+	sqlite3_bind_int(q, 8, (int)flags);
+	sqlite3_bind_text(q, 9, m->keywords != NULL && m->keywords[0] != '\0' ? m->keywords : NULL, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 10, (sqlite3_int64)*modseq_r);
+	sqlite3_bind_text(q, 11, m->envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 12, m->bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 13, m->body, -1, SQLITE_STATIC);
+	if (step_done(s, q, "append") < 0)
+		goto fail;
+	if (!own_seen && (m->flags & MSG_SEEN) && insert_seen(s, mbox->id, user, *uid_r, true) < 0)
+		goto fail;
+	if (tx_commit(s) < 0)
+		goto fail;
+	str_free(&dir);
+	str_free(&final);
+	return 0;
+fail:
+	tx_rollback(s);
+fail_file:
+	unlink(str_c(&final));
+	unlink(m->tmp_path);
+	str_free(&dir);
+	str_free(&final);
+	return -1;
+}
+
+static int sq_msg_list(struct store *st, const struct mailbox_info *mbox, const char *user,
+		       uint64_t since, struct msg_rec **recs_r, size_t *count_r)
+{
+	struct sqlite_store *s = S(st);
+	bool own = seen_in_flags(mbox, user);
+	sqlite3_stmt *q;
+	if (own) {
+		q = prep(s, "SELECT uid, flags, keywords, modseq FROM messages "
+			 "WHERE mailbox = ?1 AND modseq > ?2 ORDER BY uid");
+	} else {
+		q = prep(s, "SELECT m.uid, (m.flags & ~8) | (CASE WHEN s.uid IS NULL THEN 0 ELSE 8 END), "
+			 "m.keywords, m.modseq FROM messages m LEFT JOIN seen s ON s.mailbox = m.mailbox "
+			 "AND s.uid = m.uid AND s.user = ?3 WHERE m.mailbox = ?1 AND m.modseq > ?2 ORDER BY m.uid");
+	}
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox->id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)since);
+	if (!own)
+		sqlite3_bind_text(q, 3, user, -1, SQLITE_STATIC);
+	size_t n = 0, alloc = 0;
+	struct msg_rec *recs = NULL;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == alloc) {
+			alloc = alloc == 0 ? 64 : alloc * 2;
+			recs = xrealloc(recs, alloc * sizeof(*recs));
+		}
+		recs[n].uid = (uint32_t)sqlite3_column_int64(q, 0);
+		recs[n].flags = (uint32_t)sqlite3_column_int(q, 1);
+		recs[n].keywords = col_dup(q, 2);
+		recs[n].modseq = (uint64_t)sqlite3_column_int64(q, 3);
+		n++;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		msg_rec_free_array(recs, n);
+		return db_fail(s, "message list");
+	}
+	*recs_r = recs;
+	*count_r = n;
+	return 0;
+}
+
+static int sq_msg_expunged_since(struct store *st, int64_t mbox_id, uint64_t since,
+				 uint32_t **uids_r, size_t *count_r)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ? ORDER BY uid");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)since);
+	size_t n = 0;
+	uint32_t *uids = NULL;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		uids = xrealloc(uids, (n + 1) * sizeof(*uids));
+		uids[n++] = (uint32_t)sqlite3_column_int64(q, 0);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		free(uids);
+		return db_fail(s, "expunged list");
+	}
+	*uids_r = uids;
+	*count_r = n;
+	return 0;
+}
+
+static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint32_t uid,
+			 struct msg_detail *d)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT size, internaldate, tz, sentdate, guid, envelope, "
+			       "bodystructure, body FROM messages WHERE mailbox = ? AND uid = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox->id);
+	sqlite3_bind_int64(q, 2, uid);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return db_fail(s, "message detail");
+	memset(d, 0, sizeof(*d));
+	d->uid = uid;
+	d->size = (uint64_t)sqlite3_column_int64(q, 0);
+	d->internaldate = (time_t)sqlite3_column_int64(q, 1);
+	d->internaldate_tz = sqlite3_column_int(q, 2);
+	d->sentdate = (time_t)sqlite3_column_int64(q, 3);
+	d->guid = col_dup(q, 4);
+	d->envelope = col_dup(q, 5);
+	d->bodystructure = col_dup(q, 6);
+	d->body = col_dup(q, 7);
+	str_t path = STR_INIT;
+	mailbox_dir(s, mbox->partition, mbox->uniqueid, &path);
+	str_printf(&path, "/%s", d->guid);
+	d->path = str_steal(&path);
+	sqlite3_reset(q);
+	return 1;
+}
+
+static bool keyword_in(const char *list, const char *kw, size_t kwlen)
+{
+	if (list == NULL)
+		return false;
+	const char *p = list;
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		const char *start = p;
+		while (*p != '\0' && *p != ' ')
+			p++;
+		if ((size_t)(p - start) == kwlen && kwlen > 0 && strncasecmp(start, kw, kwlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Applies op to a keyword list; returns the new list (malloc'd, NULL when
+ * empty). */
+static char *keywords_apply(const char *old, enum flag_op op, const char *kws)
+{
+	str_t out = STR_INIT;
+	if (op != FLAG_SET && old != NULL) {
+		const char *p = old;
+		while (*p != '\0') {
+			while (*p == ' ')
+				p++;
+			const char *start = p;
+			while (*p != '\0' && *p != ' ')
+				p++;
+			size_t len = (size_t)(p - start);
+			if (len == 0)
+				continue;
+			if (op == FLAG_REMOVE && keyword_in(kws, start, len))
+				continue;
+			if (out.len > 0)
+				str_append_c(&out, ' ');
+			str_append_n(&out, start, len);
+		}
+	}
+	if (op != FLAG_REMOVE && kws != NULL) {
+		const char *p = kws;
+		while (*p != '\0') {
+			while (*p == ' ')
+				p++;
+			const char *start = p;
+			while (*p != '\0' && *p != ' ')
+				p++;
+			size_t len = (size_t)(p - start);
+			if (len == 0 || keyword_in(str_c(&out), start, len))
+				continue;
+			if (out.len > 0)
+				str_append_c(&out, ' ');
+			str_append_n(&out, start, len);
+		}
+	}
+	if (out.len == 0) {
+		str_free(&out);
+		return NULL;
+	}
+	return str_steal(&out);
+}
+
+static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox, const char *user,
+			      const uint32_t *uids, size_t n, enum flag_op op, uint32_t flags,
+			      const char *keywords, uint64_t unchangedsince,
+			      struct msg_rec **recs_r, size_t *count_r,
+			      uint32_t **failed_r, size_t *nfailed_r)
+{
+	struct sqlite_store *s = S(st);
+	bool own = seen_in_flags(mbox, user);
+	struct msg_rec *recs = xcalloc(n ? n : 1, sizeof(*recs));
+	uint32_t *failed = NULL;
+	size_t nrec = 0, nfailed = 0;
+	uint64_t modseq = 0;
+	flags &= MSG_STORED_FLAGS;
+	if (tx_begin(s) < 0)
+		goto fail_nolock;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q;
+		if (own) {
+			q = prep(s, "SELECT flags, keywords, modseq FROM messages WHERE mailbox = ?1 AND uid = ?2");
+		} else {
+			q = prep(s, "SELECT (m.flags & ~8) | (CASE WHEN s.uid IS NULL THEN 0 ELSE 8 END), "
+				 "m.keywords, m.modseq FROM messages m LEFT JOIN seen s ON s.mailbox = m.mailbox "
+				 "AND s.uid = m.uid AND s.user = ?3 WHERE m.mailbox = ?1 AND m.uid = ?2");
+		}
+		if (q == NULL)
+			goto fail;
+		sqlite3_bind_int64(q, 1, mbox->id);
+		sqlite3_bind_int64(q, 2, uids[i]);
+		if (!own)
+			sqlite3_bind_text(q, 3, user, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(q);
+		if (rc == SQLITE_DONE)
+			continue; /* expunged meanwhile */
+		if (rc != SQLITE_ROW) {
+			db_fail(s, "store flags read");
+			goto fail;
+		}
+		uint32_t oldf = (uint32_t)sqlite3_column_int(q, 0);
+		char *oldk = col_dup(q, 1);
+		uint64_t oldmodseq = (uint64_t)sqlite3_column_int64(q, 2);
+		sqlite3_reset(q);
+		if (unchangedsince != 0 && oldmodseq > unchangedsince) {
+			failed = xrealloc(failed, (nfailed + 1) * sizeof(*failed));
+			failed[nfailed++] = uids[i];
+			free(oldk);
+			continue;
+		}
+		uint32_t newf = op == FLAG_SET ? flags : op == FLAG_ADD ? (oldf | flags) : (oldf & ~flags);
+		char *newk = keywords_apply(oldk, op, keywords);
+		bool kchanged = (oldk == NULL) != (newk == NULL) ||
+			(oldk != NULL && strcmp(oldk, newk) != 0);
+		free(oldk);
+		if (newf == oldf && !kchanged) {
+			/* Unchanged: RFC 7162 still reports it with its modseq. */
+			recs[nrec].uid = uids[i];
+			recs[nrec].flags = newf;
+			recs[nrec].keywords = newk;
+			recs[nrec].modseq = oldmodseq;
+			nrec++;
+			continue;
+		}
+		if (modseq == 0 && next_modseq(s, mbox->id, &modseq) < 0) {
+			free(newk);
+			goto fail;
+		}
+		if (!own && ((newf ^ oldf) & MSG_SEEN)) {
+			if (insert_seen(s, mbox->id, user, uids[i], (newf & MSG_SEEN) != 0) < 0) {
+				free(newk);
+				goto fail;
+			}
+		}
+		q = own ? prep(s, "UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?")
+			: prep(s, "UPDATE messages SET flags = (flags & 8) | (? & ~8), keywords = ?, modseq = ? "
+			       "WHERE mailbox = ? AND uid = ?");
+		if (q == NULL) {
+			free(newk);
+			goto fail;
+		}
+		sqlite3_bind_int(q, 1, (int)newf);
+		sqlite3_bind_text(q, 2, newk, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)modseq);
+		sqlite3_bind_int64(q, 4, mbox->id);
+		sqlite3_bind_int64(q, 5, uids[i]);
+		if (step_done(s, q, "store flags") < 0) {
+			free(newk);
+			goto fail;
+		}
+		recs[nrec].uid = uids[i];
+		recs[nrec].flags = newf;
+		recs[nrec].keywords = newk;
+		recs[nrec].modseq = modseq;
+		nrec++;
+	}
+	if (tx_commit(s) < 0)
+		goto fail;
+	*recs_r = recs;
+	*count_r = nrec;
+	*failed_r = failed;
+	*nfailed_r = nfailed;
+	return 0;
+fail:
+	tx_rollback(s);
+fail_nolock:
+	msg_rec_free_array(recs, nrec);
+	free(failed);
+	return -1;
+}
+
+/* Removes rows (inside a transaction) and returns the files to unlink once
+ * the transaction has committed. */
+static int expunge_rows(struct sqlite_store *s, const struct mailbox_info *mbox,
+			const uint32_t *uids, size_t n, str_t *files)
+{
+	uint64_t modseq;
+	if (n == 0)
+		return 0;
+	if (next_modseq(s, mbox->id, &modseq) < 0)
+		return -1;
+	str_t dir = STR_INIT;
+	mailbox_dir(s, mbox->partition, mbox->uniqueid, &dir);
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *q = prep(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ? RETURNING guid");
+		if (q == NULL)
+			goto fail;
+		sqlite3_bind_int64(q, 1, mbox->id);
+		sqlite3_bind_int64(q, 2, uids[i]);
+		int rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			str_printf(files, "%s/%s", str_c(&dir), (const char *)sqlite3_column_text(q, 0));
+			str_append_c(files, '\0');
+			rc = sqlite3_step(q);
+		}
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE) {
+			db_fail(s, "expunge");
+			goto fail;
+		}
+		if (sqlite3_changes(s->db) == 0)
+			continue;
+		q = prep(s, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?, ?, ?)");
+		if (q == NULL)
+			goto fail;
+		sqlite3_bind_int64(q, 1, mbox->id);
+		sqlite3_bind_int64(q, 2, uids[i]);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)modseq);
+		if (step_done(s, q, "expunge record") < 0)
+			goto fail;
+		q = prep(s, "DELETE FROM seen WHERE mailbox = ? AND uid = ?");
+		if (q == NULL)
+			goto fail;
+		sqlite3_bind_int64(q, 1, mbox->id);
+		sqlite3_bind_int64(q, 2, uids[i]);
+		if (step_done(s, q, "expunge seen") < 0)
+			goto fail;
+	}
+	str_free(&dir);
+	return 0;
+fail:
+	str_free(&dir);
+	return -1;
+}
+
+static void unlink_files(const str_t *files)
+{
+	for (size_t at = 0; at < files->len;) {
+		const char *p = files->data + at;
+		if (unlink(p) < 0 && errno != ENOENT)
+			log_warn("store: unlink %s: %s", p, strerror(errno));
+		at += strlen(p) + 1;
+	}
+}
+
+static int sq_msg_expunge(struct store *st, const struct mailbox_info *mbox,
+			  const uint32_t *uids, size_t n)
+{
+	struct sqlite_store *s = S(st);
+	str_t files = STR_INIT;
+	if (tx_begin(s) < 0)
+		return -1;
+	if (expunge_rows(s, mbox, uids, n, &files) < 0 || tx_commit(s) < 0) {
+		tx_rollback(s);
+		str_free(&files);
+		return -1;
+	}
+	unlink_files(&files);
+	str_free(&files);
+	return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	char buf[65536];
+	ssize_t r;
+	int ret = 0;
+	while ((r = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)r) != r) {
+			ret = -1;
+			break;
+		}
+	}
+	if (r < 0 || fsync(out) < 0)
+		ret = -1;
+	close(in);
+	if (close(out) < 0)
+		ret = -1;
+	if (ret < 0)
+		unlink(to);
+	return ret;
+}
+
+static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const struct mailbox_info *dst,
+		       const char *user, const uint32_t *uids, size_t n, bool move, uint32_t **new_uids_r)
+{
+	struct sqlite_store *s = S(st);
+	str_t srcdir = STR_INIT, dstdir = STR_INIT, made = STR_INIT, files = STR_INIT;
+	uint32_t *new_uids = xcalloc(n ? n : 1, sizeof(uint32_t));
+	char **guids = xcalloc(n ? n : 1, sizeof(char *));
+	mailbox_dir(s, src->partition, src->uniqueid, &srcdir);
+	mailbox_dir(s, dst->partition, dst->uniqueid, &dstdir);
+	bool own_src = seen_in_flags(src, user), own_dst = seen_in_flags(dst, user);
+	int ret = -1;
+	size_t i;
+
+	if (mkdir_p(str_c(&dstdir), 0750) < 0) {
+		fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&dstdir), strerror(errno));
+		goto out;
+	}
+	/* Files first (hard links; a copy across partitions), then one
+	 * transaction for every row. */
+	for (i = 0; i < n; i++) {
+		sqlite3_stmt *q = prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
+		if (q == NULL)
+			goto out;
+		sqlite3_bind_int64(q, 1, src->id);
+		sqlite3_bind_int64(q, 2, uids[i]);
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite3_reset(q);
+			continue;
+		}
+		char *guid = col_dup(q, 0);
+		sqlite3_reset(q);
+		char newguid[33];
+		random_hex(newguid, 16);
+		str_t from = STR_INIT, to = STR_INIT;
+		str_printf(&from, "%s/%s", str_c(&srcdir), guid);
+		str_printf(&to, "%s/%s", str_c(&dstdir), newguid);
+		free(guid);
+		int r = link(str_c(&from), str_c(&to));
+		if (r < 0 && errno == EXDEV)
+			r = copy_file(str_c(&from), str_c(&to));
+		if (r < 0) {
+			fail(s, STORE_ERR_INTERNAL, "copy %s: %s", str_c(&from), strerror(errno));
+			str_free(&from);
+			str_free(&to);
+			goto out;
+		}
+		str_append(&made, str_c(&to));
+		str_append_c(&made, '\0');
+		guids[i] = xstrdup(newguid);
+		str_free(&from);
+		str_free(&to);
+	}
+	if (fsync_dir(str_c(&dstdir)) < 0) {
+		fail(s, STORE_ERR_INTERNAL, "fsync %s: %s", str_c(&dstdir), strerror(errno));
+		goto out;
+	}
+	if (tx_begin(s) < 0)
+		goto out;
+	uint64_t modseq;
+	if (next_modseq(s, dst->id, &modseq) < 0)
+		goto fail_tx;
+	for (i = 0; i < n; i++) {
+		if (guids[i] == NULL)
+			continue;
+		if (next_uid(s, dst->id, &new_uids[i]) < 0)
+			goto fail_tx;
+		sqlite3_stmt *q;
+		if (own_src) {
+			q = prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
+				 "flags, keywords, modseq, envelope, bodystructure, body) SELECT ?1, ?2, ?3, size, "
+				 "internaldate, tz, sentdate, flags, keywords, ?4, envelope, bodystructure, body "
+				 "FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags");
+		} else {
+			q = prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
+				 "flags, keywords, modseq, envelope, bodystructure, body) SELECT ?1, ?2, ?3, size, "
+				 "internaldate, tz, sentdate, (flags & ~8) | (CASE WHEN EXISTS(SELECT 1 FROM seen "
+				 "WHERE mailbox = ?5 AND uid = ?6 AND user = ?7) THEN 8 ELSE 0 END), keywords, ?4, "
+				 "envelope, bodystructure, body FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags");
+		}
+		if (q == NULL)
+			goto fail_tx;
+		sqlite3_bind_int64(q, 1, dst->id);
+		sqlite3_bind_int64(q, 2, new_uids[i]);
+		sqlite3_bind_text(q, 3, guids[i], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 4, (sqlite3_int64)modseq);
+		sqlite3_bind_int64(q, 5, src->id);
+		sqlite3_bind_int64(q, 6, uids[i]);
+		if (!own_src)
+			sqlite3_bind_text(q, 7, user, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(q);
+		uint32_t f = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int(q, 0) : 0;
+		if (rc == SQLITE_ROW)
+			rc = sqlite3_step(q);
+		sqlite3_reset(q);
+		if (rc != SQLITE_DONE) {
+			db_fail(s, "copy");
+			goto fail_tx;
+		}
+		if (!own_dst && (f & MSG_SEEN)) {
+			/* The copier's \Seen is theirs alone in the target. */
+			q = prep(s, "UPDATE messages SET flags = flags & ~8 WHERE mailbox = ? AND uid = ?");
+			if (q == NULL)
+				goto fail_tx;
+			sqlite3_bind_int64(q, 1, dst->id);
+			sqlite3_bind_int64(q, 2, new_uids[i]);
+			if (step_done(s, q, "copy seen") < 0 ||
+			    insert_seen(s, dst->id, user, new_uids[i], true) < 0)
+				goto fail_tx;
+		}
+	}
+	if (move && expunge_rows(s, src, uids, n, &files) < 0)
+		goto fail_tx;
+	if (tx_commit(s) < 0)
+		goto fail_tx;
+	unlink_files(&files);
+	*new_uids_r = new_uids;
+	new_uids = NULL;
+	ret = 0;
+	goto out;
+fail_tx:
+	tx_rollback(s);
+out:
+	if (ret < 0)
+		unlink_files(&made);
+	for (i = 0; i < n; i++)
+		free(guids[i]);
+	free(guids);
+	free(new_uids);
+	str_free(&srcdir);
+	str_free(&dstdir);
+	str_free(&made);
+	str_free(&files);
+	return ret;
+}
+
+const struct store_backend store_sqlite_backend = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.error = sq_error,
+	.errcode = sq_errcode,
+	.change_counter = sq_change_counter,
+	.user_add = sq_user_add,
+	.user_set_hash = sq_user_set_hash,
+	.user_del = sq_user_del,
+	.user_get = sq_user_get,
+	.user_list = sq_user_list,
+	.group_add = sq_group_add,
+	.group_del = sq_group_del,
+	.group_list = sq_group_list,
+	.user_groups = sq_user_groups,
+	.mailbox_get = sq_mailbox_get,
+	.mailbox_create = sq_mailbox_create,
+	.mailbox_delete = sq_mailbox_delete,
+	.mailbox_rename = sq_mailbox_rename,
+	.mailbox_list = sq_mailbox_list,
+	.mailbox_set_acl = sq_mailbox_set_acl,
+	.mailbox_set_specialuse = sq_mailbox_set_specialuse,
+	.mailbox_set_sharedseen = sq_mailbox_set_sharedseen,
+	.mailbox_counts = sq_mailbox_counts,
+	.mailbox_claim_recent = sq_mailbox_claim_recent,
+	.subscribe = sq_subscribe,
+	.subscriptions = sq_subscriptions,
+	.msg_append = sq_msg_append,
+	.msg_list = sq_msg_list,
+	.msg_expunged_since = sq_msg_expunged_since,
+	.msg_detail = sq_msg_detail,
+	.msg_store_flags = sq_msg_store_flags,
+	.msg_expunge = sq_msg_expunge,
+	.msg_copy = sq_msg_copy,
+	.tmpfile_create = sq_tmpfile_create,
+};

@@ -1,0 +1,202 @@
+/* The storage interface: everything the protocol code may ask of the store,
+ * as one struct of operations. The embedded backend is SQLite
+ * (store-sqlite.c); a PostgreSQL backend for a cluster of front ends is one
+ * new file implementing the same struct. Protocol code never sees SQL or
+ * paths, only these calls.
+ *
+ * Names given to the store are always internal names ("user.bob.Sent",
+ * "shared.contact"); namespace.c translates what clients see.
+ *
+ * Return values: 0 success, -1 failure with store_error() set; the lookups
+ * documented as three-way return 1 found, 0 not found, -1 error. */
+#ifndef AGORA_STORE_H
+#define AGORA_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include "lib/str.h"
+
+struct config;
+struct store;
+
+/* System flags as bits; keywords are kept apart as text. */
+enum msg_flag {
+	MSG_ANSWERED = 1 << 0,
+	MSG_FLAGGED  = 1 << 1,
+	MSG_DELETED  = 1 << 2,
+	MSG_SEEN     = 1 << 3,
+	MSG_DRAFT    = 1 << 4,
+	/* never stored: a session's view of \Recent */
+	MSG_RECENT   = 1 << 5,
+};
+#define MSG_STORED_FLAGS (MSG_ANSWERED | MSG_FLAGGED | MSG_DELETED | MSG_SEEN | MSG_DRAFT)
+
+enum store_errcode {
+	STORE_ERR_INTERNAL = 1, /* I/O or database trouble: answer NO [SERVERBUG]/451 */
+	STORE_ERR_EXISTS,       /* the name is taken */
+	STORE_ERR_NOTFOUND,     /* no such mailbox or user */
+	STORE_ERR_INUSE,        /* e.g. a mailbox with children that cannot go */
+	STORE_ERR_LIMIT,        /* a store limit was reached */
+};
+
+struct mailbox_info {
+	int64_t id;
+	char *name;          /* internal name */
+	char *uniqueid;      /* never changes, names the mailbox's directory */
+	char *partition;
+	char *acl;           /* "ID\tRIGHTS\t..." */
+	char *specialuse;    /* "\\Sent" etc, or NULL */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t recentuid;  /* UIDs above it have not been shown as \Recent yet */
+	uint64_t highestmodseq;
+	bool sharedseen;     /* \Seen shared by all readers (a team inbox) */
+};
+
+/* One message as a session sees it. */
+struct msg_rec {
+	uint32_t uid;
+	uint32_t flags;      /* enum msg_flag bits; \Seen as seen by the asking user */
+	char *keywords;      /* space-separated, NULL for none */
+	uint64_t modseq;
+};
+
+/* What FETCH needs beyond flags; the cached strings are computed once at
+ * APPEND/delivery so most FETCHes never open the file. */
+struct msg_detail {
+	uint32_t uid;
+	uint64_t size;
+	time_t internaldate;
+	int internaldate_tz;   /* minutes east of UTC */
+	time_t sentdate;       /* from Date:, or internaldate */
+	char *guid;
+	char *envelope;
+	char *bodystructure;
+	char *body;            /* BODY (non-extended bodystructure) */
+	char *path;            /* the message file */
+};
+
+struct new_msg {
+	const char *tmp_path;  /* a written, fsynced temporary file to take */
+	uint64_t size;
+	time_t internaldate;
+	int internaldate_tz;
+	time_t sentdate;
+	uint32_t flags;
+	const char *keywords;
+	const char *envelope;
+	const char *bodystructure;
+	const char *body;
+};
+
+enum flag_op { FLAG_SET, FLAG_ADD, FLAG_REMOVE };
+
+struct mailbox_counts {
+	uint32_t messages, unseen, recent;
+	uint64_t size;
+};
+
+struct user_info {
+	char *name;
+	char *hash;
+};
+
+struct store_backend {
+	const char *name;
+	struct store *(*open)(const struct config *cfg, str_t *err);
+	void (*close)(struct store *st);
+	const char *(*error)(struct store *st);
+	int (*errcode)(struct store *st);
+	/* A number that changes whenever another process committed a change. */
+	uint64_t (*change_counter)(struct store *st);
+
+	/* users and groups */
+	int (*user_add)(struct store *st, const char *name, const char *hash);
+	int (*user_set_hash)(struct store *st, const char *name, const char *hash);
+	int (*user_del)(struct store *st, const char *name);
+	int (*user_get)(struct store *st, const char *name, str_t *hash); /* three-way */
+	int (*user_list)(struct store *st, void (*cb)(const char *name, void *ctx), void *ctx);
+	int (*group_add)(struct store *st, const char *name, const char *const *members);
+	int (*group_del)(struct store *st, const char *name);
+	int (*group_list)(struct store *st, void (*cb)(const char *name, const char *members, void *ctx), void *ctx);
+	/* NULL-terminated malloc'd array of group names, free with store_strv_free */
+	int (*user_groups)(struct store *st, const char *user, char ***groups_r);
+
+	/* mailboxes */
+	int (*mailbox_get)(struct store *st, const char *name, struct mailbox_info *info); /* three-way */
+	int (*mailbox_create)(struct store *st, const char *name, const char *partition,
+			      const char *acl, const char *specialuse, struct mailbox_info *info);
+	int (*mailbox_delete)(struct store *st, const struct mailbox_info *info);
+	/* Renames the mailbox and every child ("old.*" to "new.*") in one
+	 * transaction. */
+	int (*mailbox_rename)(struct store *st, const char *oldname, const char *newname);
+	/* Calls cb for the mailbox named `prefix` (if it exists) and every one
+	 * below it; prefix NULL lists all. Sorted by name. */
+	int (*mailbox_list)(struct store *st, const char *prefix,
+			    void (*cb)(const struct mailbox_info *info, void *ctx), void *ctx);
+	int (*mailbox_set_acl)(struct store *st, int64_t id, const char *acl);
+	int (*mailbox_set_specialuse)(struct store *st, int64_t id, const char *specialuse);
+	int (*mailbox_set_sharedseen)(struct store *st, int64_t id, bool shared);
+	int (*mailbox_counts)(struct store *st, const struct mailbox_info *info, const char *user,
+			      struct mailbox_counts *counts);
+	/* Claims UIDs above recentuid as \Recent for the caller; returns the old
+	 * value in *old_r. */
+	int (*mailbox_claim_recent)(struct store *st, int64_t id, uint32_t *old_r);
+
+	/* subscriptions */
+	int (*subscribe)(struct store *st, const char *user, const char *name, bool on);
+	int (*subscriptions)(struct store *st, const char *user,
+			     void (*cb)(const char *name, void *ctx), void *ctx);
+
+	/* messages */
+	/* Moves msg->tmp_path into the mailbox and records it; assigns the UID. */
+	int (*msg_append)(struct store *st, const struct mailbox_info *mbox, const char *user,
+			  const struct new_msg *msg, uint32_t *uid_r, uint64_t *modseq_r);
+	/* Every message with modseq > since (0: all), ascending UID. */
+	int (*msg_list)(struct store *st, const struct mailbox_info *mbox, const char *user,
+			uint64_t since, struct msg_rec **recs_r, size_t *count_r);
+	/* UIDs expunged with modseq > since. */
+	int (*msg_expunged_since)(struct store *st, int64_t mbox_id, uint64_t since,
+				  uint32_t **uids_r, size_t *count_r);
+	int (*msg_detail)(struct store *st, const struct mailbox_info *mbox, uint32_t uid,
+			  struct msg_detail *d); /* three-way */
+	/* Changes flags of the given UIDs; with unchangedsince != 0 the messages
+	 * whose modseq is higher are left alone and reported in *failed. The
+	 * updated records come back in *recs_r. */
+	int (*msg_store_flags)(struct store *st, const struct mailbox_info *mbox, const char *user,
+			       const uint32_t *uids, size_t n, enum flag_op op, uint32_t flags,
+			       const char *keywords, uint64_t unchangedsince,
+			       struct msg_rec **recs_r, size_t *count_r,
+			       uint32_t **failed_r, size_t *nfailed_r);
+	int (*msg_expunge)(struct store *st, const struct mailbox_info *mbox,
+			   const uint32_t *uids, size_t n);
+	/* Copies (and with move=true, expunges from the source) in one
+	 * transaction; new UIDs in *new_uids_r in the order of uids. */
+	int (*msg_copy)(struct store *st, const struct mailbox_info *src, const struct mailbox_info *dst,
+			const char *user, const uint32_t *uids, size_t n, bool move,
+			uint32_t **new_uids_r);
+	/* A temporary file on `partition` for a new message; the caller writes
+	 * and fsyncs it, then hands it to msg_append. */
+	int (*tmpfile_create)(struct store *st, const char *partition, str_t *path_r);
+};
+
+struct store {
+	const struct store_backend *be;
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+struct store *store_open(const struct config *cfg, str_t *err);
+void store_close(struct store **st);
+
+void mailbox_info_free(struct mailbox_info *info);
+void msg_rec_free_array(struct msg_rec *recs, size_t count);
+void msg_detail_free(struct msg_detail *d);
+void store_strv_free(char **v);
+
+/* Owner of an internal name: "bob" for "user.bob" and "user.bob.X", NULL
+ * for shared mailboxes. Returned malloc'd. */
+char *mailbox_owner(const char *name);
+
+#endif
