@@ -1,0 +1,127 @@
+/* agora user add|passwd|del|list: accounts, not mailboxes. The INBOX of a
+ * new user comes from an admin's CREATE user.NAME or from autocreate. */
+#include "agora/cmd.h"
+#include "agora/account-name.h"
+#include "agora/password-input.h"
+#include "lib-auth/password.h"
+#include "lib-storage/store.h"
+
+#include <stdio.h>
+
+/* Reads the password from stdin and hashes it into `hash`. */
+static enum cmd_status read_new_hash(str_t *hash)
+{
+	str_t pw = STR_INIT, err = STR_INIT;
+	enum cmd_status status = CMD_OK;
+	if (password_input_read(&pw, &err) < 0)
+		status = cmd_bad_input("%s", str_c(&err));
+	else if (password_hash(str_c(&pw), hash) < 0) {
+		fprintf(stderr, "agora: cannot hash the password (libcrypt failed)\n");
+		status = CMD_FAILED;
+	}
+	password_input_free(&pw);
+	str_free(&err);
+	return status;
+}
+
+/* Three-way like user_get, with the store's failure already reported. */
+static int user_exists(struct store *st, const char *name, enum cmd_status *status_r)
+{
+	str_t hash = STR_INIT;
+	int ret = st->be->user_get(st, name, &hash);
+	str_free(&hash);
+	if (ret < 0)
+		*status_r = cmd_store_failed(st);
+	return ret;
+}
+
+static enum cmd_status cmd_user_add(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct store *st = ctx->store;
+	const char *name = argv[0];
+	enum cmd_status status = CMD_OK;
+	str_t err = STR_INIT, hash = STR_INIT;
+
+	if (account_name_check(ctx->cfg, "user", name, &err) < 0) {
+		status = cmd_bad_input("%s", str_c(&err));
+		goto out;
+	}
+	/* Checked before reading the password so that the answer does not
+	 * depend on what is on stdin; user_add still catches a race. */
+	int exists = user_exists(st, name, &status);
+	if (exists < 0)
+		goto out;
+	if (exists > 0) {
+		status = cmd_bad_input("user %s already exists", name);
+		goto out;
+	}
+	if ((status = read_new_hash(&hash)) != CMD_OK)
+		goto out;
+	if (st->be->user_add(st, name, str_c(&hash)) < 0) {
+		status = cmd_store_failed(st);
+		goto out;
+	}
+	printf("user %s added\n", name);
+out:
+	str_free(&err);
+	str_free(&hash);
+	return status;
+}
+
+static enum cmd_status cmd_user_passwd(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct store *st = ctx->store;
+	const char *name = argv[0];
+	enum cmd_status status = CMD_OK;
+	str_t hash = STR_INIT;
+
+	int exists = user_exists(st, name, &status);
+	if (exists < 0)
+		goto out;
+	if (exists == 0) {
+		status = cmd_bad_input("no user %s", name);
+		goto out;
+	}
+	if ((status = read_new_hash(&hash)) != CMD_OK)
+		goto out;
+	if (st->be->user_set_hash(st, name, str_c(&hash)) < 0) {
+		status = cmd_store_failed(st);
+		goto out;
+	}
+	printf("password of user %s changed\n", name);
+out:
+	str_free(&hash);
+	return status;
+}
+
+static enum cmd_status cmd_user_del(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	struct store *st = ctx->store;
+	if (st->be->user_del(st, argv[0]) < 0)
+		return cmd_store_failed(st);
+	printf("user %s deleted\n", argv[0]);
+	return CMD_OK;
+}
+
+static void print_name(const char *name, void *ctx)
+{
+	puts(name);
+}
+
+static enum cmd_status cmd_user_list(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	/* The store lists in name order (bytewise), so output is sorted. */
+	if (ctx->store->be->user_list(ctx->store, print_name, NULL) < 0)
+		return cmd_store_failed(ctx->store);
+	return CMD_OK;
+}
+
+static const struct cmd_entry user_entries[] = {
+	{ "add", NULL, "NAME", "create an account (password on stdin)", 1, 1, cmd_user_add },
+	{ "passwd", "password", "NAME", "set a new password (on stdin)", 1, 1, cmd_user_passwd },
+	{ "del", "delete", "NAME", "delete an account (not its mailboxes)", 1, 1, cmd_user_del },
+	{ "list", "ls", "", "list accounts, one per line", 0, 0, cmd_user_list },
+	{ NULL, NULL, NULL, NULL, 0, 0, NULL },
+};
+
+const struct cmd_family cmd_user_family = { "user", user_entries };
