@@ -1,0 +1,429 @@
+/* FETCH and UID FETCH (with BINARY and CONDSTORE's CHANGEDSINCE/MODSEQ) */
+#include "agorad/imap/imap-commands.h"
+#include "agorad/imap/imap-client.h"
+#include "agorad/imap/imap-selected.h"
+#include "agorad/worker.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "lib-imap/imap-date.h"
+#include "lib-mail/message-imap.h"
+#include "lib-mail/message-parser.h"
+#include "lib-storage/store.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ST (worker->store)
+
+enum fetch_kind {
+	F_FLAGS, F_UID, F_INTERNALDATE, F_SIZE, F_ENVELOPE, F_BODYSTRUCTURE, F_BODY, F_MODSEQ,
+	F_SECTION, F_BINARY_SIZE,
+};
+
+struct fetch_item {
+	enum fetch_kind kind;
+	char *section;        /* inside the brackets */
+	const char *label;    /* RFC822, RFC822.HEADER, ... or NULL for BODY[..] */
+	bool peek, binary, partial;
+	uint64_t offset, length;
+};
+
+struct fetch_req {
+	struct fetch_item *items;
+	size_t n;
+	bool need_detail, need_file, sets_seen;
+	uint64_t changedsince;
+};
+
+static void add_item(struct fetch_req *r, struct fetch_item it)
+{
+	r->items = xrealloc(r->items, (r->n + 1) * sizeof(*r->items));
+	r->items[r->n++] = it;
+}
+
+static void add_simple(struct fetch_req *r, enum fetch_kind k)
+{
+	struct fetch_item it = { .kind = k };
+	add_item(r, it);
+	if (k != F_FLAGS && k != F_UID && k != F_MODSEQ)
+		r->need_detail = true;
+}
+
+/* BODY[...]<o.n>, BODY.PEEK[...], BINARY[...], BINARY.PEEK, BINARY.SIZE */
+static int parse_section_item(struct fetch_req *r, const char *s)
+{
+	struct fetch_item it = { .kind = F_SECTION };
+	const char *open = strchr(s, '[');
+	const char *close = open != NULL ? strrchr(s, ']') : NULL;
+	if (open == NULL || close == NULL || close < open)
+		return -1;
+	size_t plen = (size_t)(open - s);
+	if (plen == 4 && strncasecmp(s, "BODY", 4) == 0) {
+	} else if (plen == 9 && strncasecmp(s, "BODY.PEEK", 9) == 0) {
+		it.peek = true;
+	} else if (plen == 6 && strncasecmp(s, "BINARY", 6) == 0) {
+		it.binary = true;
+	} else if (plen == 11 && strncasecmp(s, "BINARY.PEEK", 11) == 0) {
+		it.binary = it.peek = true;
+	} else if (plen == 11 && strncasecmp(s, "BINARY.SIZE", 11) == 0) {
+		it.kind = F_BINARY_SIZE;
+		it.binary = true;
+	} else {
+		return -1;
+	}
+	it.section = xstrndup(open + 1, (size_t)(close - open - 1));
+	const char *p = close + 1;
+	if (*p == '<') {
+		if (it.kind == F_BINARY_SIZE)
+			goto bad;
+		char *end;
+		errno = 0;
+		if (!isdigit((unsigned char)p[1]))
+			goto bad;
+		it.offset = strtoull(p + 1, &end, 10);
+		if (*end != '.' || !isdigit((unsigned char)end[1]) || errno != 0)
+			goto bad;
+		it.length = strtoull(end + 1, &end, 10);
+		if (strcmp(end, ">") != 0 || errno != 0 || it.length == 0)
+			goto bad;
+		it.partial = true;
+	} else if (*p != '\0') {
+		goto bad;
+	}
+	/* Validate the section now so that a bad one is BAD, not NO later. */
+	str_t tmp = STR_INIT;
+	const char *probe = "Subject: x\r\n\r\nbody\r\n";
+	struct message_part *root = message_parse(probe, strlen(probe));
+	int v = message_imap_section(&tmp, probe, strlen(probe), root, it.section, false);
+	message_part_free(&root);
+	str_free(&tmp);
+	if (v == -1)
+		goto bad;
+	if (!it.peek && it.kind == F_SECTION)
+		r->sets_seen = true;
+	r->need_detail = r->need_file = true;
+	add_item(r, it);
+	return 0;
+bad:
+	free(it.section);
+	return -1;
+}
+
+static int parse_atom_item(struct fetch_req *r, const char *s)
+{
+	if (strchr(s, '[') != NULL)
+		return parse_section_item(r, s);
+	if (strcasecmp(s, "FLAGS") == 0) add_simple(r, F_FLAGS);
+	else if (strcasecmp(s, "UID") == 0) add_simple(r, F_UID);
+	else if (strcasecmp(s, "INTERNALDATE") == 0) add_simple(r, F_INTERNALDATE);
+	else if (strcasecmp(s, "RFC822.SIZE") == 0) add_simple(r, F_SIZE);
+	else if (strcasecmp(s, "ENVELOPE") == 0) add_simple(r, F_ENVELOPE);
+	else if (strcasecmp(s, "BODYSTRUCTURE") == 0) add_simple(r, F_BODYSTRUCTURE);
+	else if (strcasecmp(s, "BODY") == 0) add_simple(r, F_BODY);
+	else if (strcasecmp(s, "MODSEQ") == 0) add_simple(r, F_MODSEQ);
+	else if (strcasecmp(s, "ALL") == 0) {
+		add_simple(r, F_FLAGS); add_simple(r, F_INTERNALDATE); add_simple(r, F_SIZE); add_simple(r, F_ENVELOPE);
+	} else if (strcasecmp(s, "FAST") == 0) {
+		add_simple(r, F_FLAGS); add_simple(r, F_INTERNALDATE); add_simple(r, F_SIZE);
+	} else if (strcasecmp(s, "FULL") == 0) {
+		add_simple(r, F_FLAGS); add_simple(r, F_INTERNALDATE); add_simple(r, F_SIZE);
+		add_simple(r, F_ENVELOPE); add_simple(r, F_BODY);
+	} else if (strcasecmp(s, "RFC822") == 0 || strcasecmp(s, "RFC822.HEADER") == 0 ||
+		   strcasecmp(s, "RFC822.TEXT") == 0) {
+		struct fetch_item it = { .kind = F_SECTION };
+		if (strcasecmp(s, "RFC822") == 0) {
+			it.section = xstrdup("");
+			it.label = "RFC822";
+		} else if (strcasecmp(s, "RFC822.HEADER") == 0) {
+			it.section = xstrdup("HEADER");
+			it.label = "RFC822.HEADER";
+			it.peek = true;
+		} else {
+			it.section = xstrdup("TEXT");
+			it.label = "RFC822.TEXT";
+		}
+		if (!it.peek)
+			r->sets_seen = true;
+		r->need_detail = r->need_file = true;
+		add_item(r, it);
+	} else
+		return -1;
+	return 0;
+}
+
+static void req_free(struct fetch_req *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->items[i].section);
+	free(r->items);
+}
+
+static bool read_file(const char *path, str_t *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat stt;
+	if (fstat(fd, &stt) < 0) {
+		close(fd);
+		return false;
+	}
+	str_clear(out);
+	str_reserve(out, (size_t)stt.st_size);
+	ssize_t r;
+	while ((r = read(fd, out->data + out->len, out->cap - out->len - 1)) > 0) {
+		out->len += (size_t)r;
+		if (out->cap - out->len - 1 == 0)
+			str_reserve(out, 65536);
+	}
+	out->data[out->len] = '\0';
+	close(fd);
+	return r == 0;
+}
+
+static void append_literal(str_t *out, const char *data, size_t len, bool binary)
+{
+	bool has_nul = binary && memchr(data, '\0', len) != NULL;
+	str_printf(out, "%s{%zu}\r\n", has_nul ? "~" : "", len);
+	str_append_n(out, data, len);
+}
+
+static int fetch_one(struct imap_client *c, const struct fetch_req *r, size_t idx, bool uid_cmd,
+		     str_t *out, str_t *file)
+{
+	struct imap_selected *sel = c->sel;
+	struct msg_rec *m = &sel->msgs[idx];
+	struct msg_detail d;
+	bool have_detail = false;
+	struct message_part *root = NULL;
+	if (r->need_detail) {
+		int dr = ST->be->msg_detail(ST, &sel->info, m->uid, &d);
+		if (dr <= 0) {
+			/* Expunged by someone else since: nothing to show (RFC 2180 4.1.2). */
+			return dr < 0 ? -1 : 0;
+		}
+		have_detail = true;
+		if (r->need_file) {
+			if (!read_file(d.path, file)) {
+				log_error("message file %s: %s", d.path, strerror(errno));
+				msg_detail_free(&d);
+				return -1;
+			}
+			root = message_parse(file->data, file->len);
+		}
+	}
+	str_clear(out);
+	str_printf(out, "* %zu FETCH (", idx + 1);
+	bool first = true;
+	bool has_uid = false, has_modseq = false, has_flags = false;
+#define SEP() do { if (!first) str_append_c(out, ' '); first = false; } while (0)
+	for (size_t i = 0; i < r->n; i++) {
+		const struct fetch_item *it = &r->items[i];
+		switch (it->kind) {
+		case F_FLAGS:
+			if (has_flags)
+				break;
+			has_flags = true;
+			SEP();
+			str_append(out, "FLAGS (");
+			imap_selected_flags(sel, idx, out);
+			str_append_c(out, ')');
+			break;
+		case F_UID:
+			if (has_uid)
+				break;
+			has_uid = true;
+			SEP();
+			str_printf(out, "UID %u", m->uid);
+			break;
+		case F_MODSEQ:
+			if (has_modseq)
+				break;
+			has_modseq = true;
+			SEP();
+			str_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+			break;
+		case F_INTERNALDATE:
+			SEP();
+			str_append(out, "INTERNALDATE \"");
+			imap_format_datetime(out, d.internaldate, d.internaldate_tz);
+			str_append_c(out, '"');
+			break;
+		case F_SIZE:
+			SEP();
+			str_printf(out, "RFC822.SIZE %llu", (unsigned long long)d.size);
+			break;
+		case F_ENVELOPE:
+			SEP();
+			str_printf(out, "ENVELOPE %s", d.envelope != NULL ? d.envelope : "NIL");
+			break;
+		case F_BODYSTRUCTURE:
+			SEP();
+			str_printf(out, "BODYSTRUCTURE %s", d.bodystructure != NULL ? d.bodystructure : "NIL");
+			break;
+		case F_BODY:
+			SEP();
+			str_printf(out, "BODY %s", d.body != NULL ? d.body : "NIL");
+			break;
+		case F_SECTION:
+		case F_BINARY_SIZE: {
+			str_t sec = STR_INIT;
+			int sr = message_imap_section(&sec, file->data, file->len, root, it->section, it->binary);
+			if (sr == -2) {
+				str_free(&sec);
+				if (have_detail)
+					msg_detail_free(&d);
+				message_part_free(&root);
+				return -2;
+			}
+			SEP();
+			if (it->kind == F_BINARY_SIZE) {
+				str_printf(out, "BINARY.SIZE[%s] %zu", it->section, sec.len);
+				str_free(&sec);
+				break;
+			}
+			if (it->label != NULL)
+				str_append(out, it->label);
+			else
+				str_printf(out, "%s[%s]", it->binary ? "BINARY" : "BODY", it->section);
+			const char *data = str_c(&sec);
+			size_t len = sec.len;
+			if (it->partial) {
+				str_printf(out, "<%llu>", (unsigned long long)it->offset);
+				if (it->offset >= len) {
+					len = 0;
+				} else {
+					data += it->offset;
+					len -= (size_t)it->offset;
+					if (len > it->length)
+						len = (size_t)it->length;
+				}
+			}
+			str_append_c(out, ' ');
+			append_literal(out, data, len, it->binary);
+			str_free(&sec);
+			break;
+		}
+		}
+	}
+	/* UID FETCH always says the UID; CONDSTORE sessions get MODSEQ. */
+	if (uid_cmd && !has_uid) {
+		SEP();
+		str_printf(out, "UID %u", m->uid);
+	}
+	if ((c->condstore || r->changedsince) && !has_modseq) {
+		SEP();
+		str_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+	}
+#undef SEP
+	str_append(out, ")\r\n");
+	client_send_str(c, out);
+	if (have_detail)
+		msg_detail_free(&d);
+	message_part_free(&root);
+	return 0;
+}
+
+int cmd_fetch(struct imap_client *c, const struct imap_command *cmd,
+	      const struct imap_arg *args, size_t nargs, bool uid)
+{
+	if (nargs < 2 || nargs > 3 || args[0].type != IMAP_ARG_ATOM)
+		return -1;
+	struct fetch_req r = { 0 };
+	if (args[1].type == IMAP_ARG_LIST) {
+		if (args[1].count == 0)
+			return -1;
+		for (size_t i = 0; i < args[1].count; i++) {
+			const struct imap_arg *a = &args[1].list[i];
+			if (a->type != IMAP_ARG_ATOM || parse_atom_item(&r, a->str) < 0 ||
+			    strcasecmp(a->str, "ALL") == 0 || strcasecmp(a->str, "FULL") == 0 ||
+			    strcasecmp(a->str, "FAST") == 0) {
+				req_free(&r);
+				return -1;
+			}
+		}
+	} else if (args[1].type != IMAP_ARG_ATOM || parse_atom_item(&r, args[1].str) < 0) {
+		req_free(&r);
+		return -1;
+	}
+	if (nargs == 3) {
+		/* (CHANGEDSINCE modseq) */
+		const struct imap_arg *m = &args[2];
+		char *end;
+		if (m->type != IMAP_ARG_LIST || m->count != 2 || !imap_arg_is_atom(&m->list[0], "CHANGEDSINCE") ||
+		    m->list[1].type != IMAP_ARG_ATOM) {
+			req_free(&r);
+			return -1;
+		}
+		r.changedsince = strtoull(m->list[1].str, &end, 10);
+		if (*end != '\0' || r.changedsince == 0) {
+			req_free(&r);
+			return -1;
+		}
+		c->condstore = true;
+	}
+	uint32_t *idx;
+	size_t n;
+	int rr = imap_selected_resolve(c->sel, args[0].str, uid, &idx, &n);
+	if (rr < 0) {
+		req_free(&r);
+		if (rr == -2) {
+			client_tagged(c, cmd->tag, "BAD", "Invalid message sequence number");
+			return 1;
+		}
+		return -1;
+	}
+	struct imap_selected *sel = c->sel;
+	bool set_seen = r.sets_seen && !sel->readonly && (sel->rights & ACL_S);
+	if (set_seen) {
+		uint32_t *uids = xcalloc(n ? n : 1, sizeof(uint32_t));
+		size_t nu = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (!(sel->msgs[idx[k]].flags & MSG_SEEN) &&
+			    (r.changedsince == 0 || sel->msgs[idx[k]].modseq > r.changedsince))
+				uids[nu++] = sel->msgs[idx[k]].uid;
+		}
+		struct msg_rec *recs = NULL;
+		size_t nrecs = 0, nfailed = 0;
+		uint32_t *failed = NULL;
+		if (nu > 0 && ST->be->msg_store_flags(ST, &sel->info, c->user, uids, nu, FLAG_ADD, MSG_SEEN, NULL, 0,
+						      &recs, &nrecs, &failed, &nfailed) == 0) {
+			for (size_t k = 0; k < nrecs; k++)
+				imap_selected_update(sel, &recs[k]);
+			msg_rec_free_array(recs, nrecs);
+			free(failed);
+			worker_changed();
+			/* The new \Seen is reported in the FETCH response. */
+			bool has = false;
+			for (size_t k = 0; k < r.n; k++)
+				has |= r.items[k].kind == F_FLAGS;
+			if (!has)
+				add_simple(&r, F_FLAGS);
+		}
+		free(uids);
+	}
+	str_t out = STR_INIT, file = STR_INIT;
+	int err = 0;
+	for (size_t k = 0; k < n && err == 0; k++) {
+		if (r.changedsince && sel->msgs[idx[k]].modseq <= r.changedsince)
+			continue;
+		err = fetch_one(c, &r, idx[k], uid, &out, &file);
+	}
+	str_free(&out);
+	str_free(&file);
+	free(idx);
+	req_free(&r);
+	if (err == -2)
+		client_tagged(c, cmd->tag, "NO", "[UNKNOWN-CTE] Unknown content transfer encoding");
+	else if (err < 0)
+		client_store_error(c, cmd->tag);
+	else
+		imap_command_ok(c, cmd->tag, uid, "%sFETCH completed", uid ? "UID " : "");
+	return 0;
+}

@@ -1,0 +1,413 @@
+/* CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS */
+#include "agorad/imap/imap-commands.h"
+#include "agorad/imap/imap-client.h"
+#include "agorad/imap/imap-selected.h"
+#include "agorad/server.h"
+#include "agorad/worker.h"
+#include "lib/bounds.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "lib-imap/imap-quote.h"
+#include "lib-storage/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ST (worker->store)
+
+/* The nearest existing ancestor of an internal name: 1 found, 0 none. */
+static int nearest_parent(const char *name, struct mailbox_info *parent)
+{
+	char *copy = xstrdup(name);
+	int r = 0;
+	char *dot;
+	while ((dot = strrchr(copy, '.')) != NULL) {
+		*dot = '\0';
+		r = ST->be->mailbox_get(ST, copy, parent);
+		if (r != 0)
+			break;
+	}
+	free(copy);
+	return r;
+}
+
+struct children_ctx {
+	const char *name;
+	bool found;
+};
+
+static void children_cb(const struct mailbox_info *info, void *p)
+{
+	struct children_ctx *ctx = p;
+	if (strcmp(info->name, ctx->name) != 0)
+		ctx->found = true;
+}
+
+static bool has_children(const char *name)
+{
+	struct children_ctx ctx = { name, false };
+	(void)ST->be->mailbox_list(ST, name, children_cb, &ctx);
+	return ctx.found;
+}
+
+static int name_checks(const char *internal)
+{
+	if (strlen(internal) > MAILBOX_NAME_MAX)
+		return -1;
+	unsigned depth = 0;
+	for (const char *p = internal; *p != '\0'; p++) {
+		if (*p == '.')
+			depth++;
+		if ((unsigned char)*p < 0x20 || *p == '*' || *p == '%')
+			return -1;
+	}
+	return depth > MAILBOX_MAX_DEPTH ? -1 : 0;
+}
+
+/* Who may create `internal`, and with which ACL. Returns 0 allowed (acl
+ * filled), -1 not allowed (answer given). */
+static int create_rights(struct imap_client *c, const char *tag, const char *internal, str_t *acl)
+{
+	struct mailbox_info parent;
+	int r = nearest_parent(internal, &parent);
+	if (r < 0) {
+		client_store_error(c, tag);
+		return -1;
+	}
+	if (r == 1) {
+		acl_rights_t rights = client_rights(c, &parent);
+		if (!(rights & ACL_K)) {
+			client_tagged(c, tag, "NO", (rights & ACL_L) ? "[NOPERM] Permission denied" :
+				      "[NOPERM] Permission denied");
+			mailbox_info_free(&parent);
+			return -1;
+		}
+		str_append(acl, parent.acl);
+		mailbox_info_free(&parent);
+		return 0;
+	}
+	char *owner = mailbox_owner(internal);
+	if (owner != NULL) {
+		bool top = strchr(internal + 5, '.') == NULL;
+		if (!c->admin || !top) {
+			client_tagged(c, tag, "NO", "[NOPERM] Permission denied");
+			free(owner);
+			return -1;
+		}
+		acl_entry_set("", owner, ACL_ALL, false, acl);
+		free(owner);
+		return 0;
+	}
+	if (!c->admin) {
+		client_tagged(c, tag, "NO", "[NOPERM] Permission denied");
+		return -1;
+	}
+	/* defaultacl: "id rights id rights" */
+	char *def = xstrdup(config_str(server.cfg, "defaultacl"));
+	char *save = NULL;
+	str_t tmp = STR_INIT;
+	for (char *id = strtok_r(def, " \t", &save); id != NULL; id = strtok_r(NULL, " \t", &save)) {
+		char *rs = strtok_r(NULL, " \t", &save);
+		acl_rights_t rights;
+		char bad;
+		if (rs == NULL || acl_rights_parse(rs, &rights, &bad) < 0)
+			break;
+		str_clear(&tmp);
+		acl_entry_set(str_c(acl), id, rights, false, &tmp);
+		str_clear(acl);
+		str_append(acl, str_c(&tmp));
+	}
+	str_free(&tmp);
+	free(def);
+	return 0;
+}
+
+int cmd_create(struct imap_client *c, const struct imap_command *cmd,
+	       const struct imap_arg *args, size_t nargs, bool uid)
+{
+	if (nargs < 1 || nargs > 2)
+		return -1;
+	const char *name = arg_mailbox(&args[0]);
+	if (name == NULL)
+		return -1;
+	str_t ext = STR_INIT, internal = STR_INIT, acl = STR_INIT;
+	str_append(&ext, name);
+	/* A trailing separator only declares the intent to create children. */
+	if (ext.len > 1 && ext.data[ext.len - 1] == c->ns.sep)
+		str_truncate(&ext, ext.len - 1);
+	if (namespace_to_internal(&c->ns, str_c(&ext), &internal) < 0 || name_checks(str_c(&internal)) < 0) {
+		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
+		goto out;
+	}
+	int r = ST->be->mailbox_get(ST, str_c(&internal), NULL);
+	if (r != 0) {
+		if (r < 0)
+			client_store_error(c, cmd->tag);
+		else
+			client_tagged(c, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
+		goto out;
+	}
+	if (create_rights(c, cmd->tag, str_c(&internal), &acl) < 0)
+		goto out;
+	if (ST->be->mailbox_create(ST, str_c(&internal), config_str(server.cfg, "defaultpartition"),
+				   str_c(&acl), NULL, NULL) < 0) {
+		client_store_error(c, cmd->tag);
+		goto out;
+	}
+	log_info("user=%s created %s", c->user, str_c(&internal));
+	worker_changed();
+	imap_command_ok(c, cmd->tag, true, "CREATE completed");
+out:
+	str_free(&ext);
+	str_free(&internal);
+	str_free(&acl);
+	return 0;
+}
+
+int cmd_delete(struct imap_client *c, const struct imap_command *cmd,
+	       const struct imap_arg *args, size_t nargs, bool uid)
+{
+	if (nargs != 1)
+		return -1;
+	const char *name = arg_mailbox(&args[0]);
+	if (name == NULL)
+		return -1;
+	struct mailbox_info info;
+	int r = client_mailbox_lookup(c, name, &info, NULL);
+	if (r <= 0) {
+		if (r < 0)
+			client_store_error(c, cmd->tag);
+		else
+			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+		return 0;
+	}
+	if (namespace_is_inbox(&c->ns, info.name) && !c->admin) {
+		client_tagged(c, cmd->tag, "NO", "[CANNOT] INBOX cannot be deleted");
+	} else if (!(client_rights(c, &info) & ACL_X)) {
+		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
+	} else if (has_children(info.name)) {
+		client_tagged(c, cmd->tag, "NO", "[HASCHILDREN] Mailbox has inferior hierarchical names");
+	} else if (ST->be->mailbox_delete(ST, &info) < 0) {
+		client_store_error(c, cmd->tag);
+	} else {
+		log_info("user=%s deleted %s", c->user, info.name);
+		if (c->sel != NULL && c->sel->info.id == info.id)
+			imap_selected_close(c);
+		worker_changed();
+		imap_command_ok(c, cmd->tag, true, "DELETE completed");
+	}
+	mailbox_info_free(&info);
+	return 0;
+}
+
+/* RFC 3501: renaming INBOX moves its messages to a new mailbox and leaves
+ * INBOX (and its children) in place, empty. */
+static int rename_inbox(struct imap_client *c, const struct mailbox_info *inbox, const char *newname,
+			const char *acl)
+{
+	struct mailbox_info dst;
+	if (ST->be->mailbox_create(ST, newname, inbox->partition, acl, NULL, &dst) < 0)
+		return -1;
+	struct msg_rec *recs;
+	size_t n;
+	int ret = -1;
+	if (ST->be->msg_list(ST, inbox, c->user, 0, &recs, &n) == 0) {
+		uint32_t *uids = xcalloc(n ? n : 1, sizeof(uint32_t)), *new_uids = NULL;
+		for (size_t i = 0; i < n; i++)
+			uids[i] = recs[i].uid;
+		ret = ST->be->msg_copy(ST, inbox, &dst, c->user, uids, n, true, &new_uids);
+		free(uids);
+		free(new_uids);
+		msg_rec_free_array(recs, n);
+	}
+	mailbox_info_free(&dst);
+	return ret;
+}
+
+int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
+	       const struct imap_arg *args, size_t nargs, bool uid)
+{
+	if (nargs != 2)
+		return -1;
+	const char *from = arg_mailbox(&args[0]), *to = arg_mailbox(&args[1]);
+	if (from == NULL || to == NULL)
+		return -1;
+	struct mailbox_info info;
+	str_t newint = STR_INIT, acl = STR_INIT;
+	int r = client_mailbox_lookup(c, from, &info, NULL);
+	if (r <= 0) {
+		if (r < 0)
+			client_store_error(c, cmd->tag);
+		else
+			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+		return 0;
+	}
+	bool inbox = namespace_is_inbox(&c->ns, info.name);
+	if (namespace_to_internal(&c->ns, to, &newint) < 0 || name_checks(str_c(&newint)) < 0) {
+		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
+		goto out;
+	}
+	if (!inbox && !(client_rights(c, &info) & ACL_X)) {
+		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
+		goto out;
+	}
+	size_t flen = strlen(info.name);
+	if (!inbox && strncmp(str_c(&newint), info.name, flen) == 0 &&
+	    (newint.data[flen] == '.' || newint.data[flen] == '\0')) {
+		client_tagged(c, cmd->tag, "NO", "[CANNOT] Cannot rename a mailbox into itself");
+		goto out;
+	}
+	r = ST->be->mailbox_get(ST, str_c(&newint), NULL);
+	if (r != 0) {
+		if (r < 0)
+			client_store_error(c, cmd->tag);
+		else
+			client_tagged(c, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
+		goto out;
+	}
+	if (create_rights(c, cmd->tag, str_c(&newint), &acl) < 0)
+		goto out;
+	if (inbox) {
+		str_clear(&acl);
+		str_append(&acl, info.acl);
+		r = rename_inbox(c, &info, str_c(&newint), str_c(&acl));
+	} else {
+		r = ST->be->mailbox_rename(ST, info.name, str_c(&newint));
+	}
+	if (r < 0) {
+		client_store_error(c, cmd->tag);
+		goto out;
+	}
+	log_info("user=%s renamed %s to %s", c->user, info.name, str_c(&newint));
+	worker_changed();
+	imap_command_ok(c, cmd->tag, true, "RENAME completed");
+out:
+	mailbox_info_free(&info);
+	str_free(&newint);
+	str_free(&acl);
+	return 0;
+}
+
+static int subscribe(struct imap_client *c, const struct imap_command *cmd,
+		     const struct imap_arg *args, size_t nargs, bool on)
+{
+	if (nargs != 1)
+		return -1;
+	const char *name = arg_mailbox(&args[0]);
+	if (name == NULL)
+		return -1;
+	str_t internal = STR_INIT;
+	if (namespace_to_internal(&c->ns, name, &internal) < 0) {
+		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
+	} else if (ST->be->subscribe(ST, c->user, str_c(&internal), on) < 0) {
+		if (ST->be->errcode(ST) == STORE_ERR_NOTFOUND)
+			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Not subscribed to that mailbox");
+		else
+			client_store_error(c, cmd->tag);
+	} else {
+		imap_command_ok(c, cmd->tag, true, "%s completed", on ? "SUBSCRIBE" : "UNSUBSCRIBE");
+	}
+	str_free(&internal);
+	return 0;
+}
+
+int cmd_subscribe(struct imap_client *c, const struct imap_command *cmd,
+		  const struct imap_arg *args, size_t nargs, bool uid)
+{
+	return subscribe(c, cmd, args, nargs, true);
+}
+
+int cmd_unsubscribe(struct imap_client *c, const struct imap_command *cmd,
+		    const struct imap_arg *args, size_t nargs, bool uid)
+{
+	return subscribe(c, cmd, args, nargs, false);
+}
+
+/* Appends "MESSAGES 3 UNSEEN 1 ..." for the requested items; -1 when an
+ * item is unknown. Shared with LIST-STATUS. */
+int status_items(struct imap_client *c, const struct mailbox_info *info,
+		 const struct imap_arg *items, size_t n, str_t *out);
+
+int status_items(struct imap_client *c, const struct mailbox_info *info,
+		 const struct imap_arg *items, size_t n, str_t *out)
+{
+	struct mailbox_counts counts;
+	bool need_counts = false;
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].type != IMAP_ARG_ATOM)
+			return -1;
+		if (imap_arg_is_atom(&items[i], "MESSAGES") || imap_arg_is_atom(&items[i], "UNSEEN") ||
+		    imap_arg_is_atom(&items[i], "RECENT") || imap_arg_is_atom(&items[i], "SIZE"))
+			need_counts = true;
+		else if (!imap_arg_is_atom(&items[i], "UIDNEXT") && !imap_arg_is_atom(&items[i], "UIDVALIDITY") &&
+			 !imap_arg_is_atom(&items[i], "HIGHESTMODSEQ"))
+			return -1;
+	}
+	if (need_counts && ST->be->mailbox_counts(ST, info, c->user, &counts) < 0)
+		return -2;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			str_append_c(out, ' ');
+		const struct imap_arg *a = &items[i];
+		if (imap_arg_is_atom(a, "MESSAGES"))
+			str_printf(out, "MESSAGES %u", counts.messages);
+		else if (imap_arg_is_atom(a, "UNSEEN"))
+			str_printf(out, "UNSEEN %u", counts.unseen);
+		else if (imap_arg_is_atom(a, "RECENT"))
+			str_printf(out, "RECENT %u", counts.recent);
+		else if (imap_arg_is_atom(a, "SIZE"))
+			str_printf(out, "SIZE %llu", (unsigned long long)counts.size);
+		else if (imap_arg_is_atom(a, "UIDNEXT"))
+			str_printf(out, "UIDNEXT %u", info->uidnext);
+		else if (imap_arg_is_atom(a, "UIDVALIDITY"))
+			str_printf(out, "UIDVALIDITY %u", info->uidvalidity);
+		else if (imap_arg_is_atom(a, "HIGHESTMODSEQ"))
+			str_printf(out, "HIGHESTMODSEQ %llu", (unsigned long long)info->highestmodseq);
+	}
+	return 0;
+}
+
+int cmd_status(struct imap_client *c, const struct imap_command *cmd,
+	       const struct imap_arg *args, size_t nargs, bool uid)
+{
+	if (nargs != 2 || args[1].type != IMAP_ARG_LIST || args[1].count == 0)
+		return -1;
+	const char *name = arg_mailbox(&args[0]);
+	if (name == NULL)
+		return -1;
+	struct mailbox_info info;
+	int r = client_mailbox_lookup(c, name, &info, NULL);
+	if (r <= 0) {
+		if (r < 0)
+			client_store_error(c, cmd->tag);
+		else
+			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+		return 0;
+	}
+	str_t out = STR_INIT;
+	if (!(client_rights(c, &info) & ACL_R)) {
+		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
+		goto out;
+	}
+	r = status_items(c, &info, args[1].list, args[1].count, &out);
+	if (r == -1) {
+		mailbox_info_free(&info);
+		str_free(&out);
+		client_tagged(c, cmd->tag, "BAD", "Unknown STATUS item");
+		return 1;
+	}
+	if (r < 0) {
+		client_store_error(c, cmd->tag);
+		goto out;
+	}
+	str_t q = STR_INIT;
+	imap_append_astring(&q, name, strlen(name));
+	client_send(c, "* STATUS %s (%s)", str_c(&q), str_c(&out));
+	str_free(&q);
+	imap_command_ok(c, cmd->tag, true, "STATUS completed");
+out:
+	mailbox_info_free(&info);
+	str_free(&out);
+	return 0;
+}

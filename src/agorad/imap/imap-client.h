@@ -1,0 +1,82 @@
+/* One IMAP connection: its state machine, input framing and output. */
+#ifndef AGORA_IMAP_CLIENT_H
+#define AGORA_IMAP_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "lib/str.h"
+#include "lib-imap/imap-parser.h"
+#include "lib-storage/namespace.h"
+#include "lib-acl/acl.h"
+
+struct bufferevent;
+struct event;
+struct pool;
+struct imap_selected;
+struct mailbox_info;
+
+enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
+
+/* What a client is waiting for while a command is not finished. */
+enum imap_wait {
+	WAIT_NONE,
+	WAIT_AUTH_DATA,    /* AUTHENTICATE continuation line */
+	WAIT_IDLE_DONE,    /* IDLE until DONE */
+	WAIT_DELAY,        /* failed-login pause */
+};
+
+struct imap_client {
+	struct imap_client *prev, *next;
+	int fd;
+	struct bufferevent *bev;
+	bool tls;
+	char addr[64];
+	enum imap_state state;
+	enum imap_wait wait;
+	struct imap_framer framer;
+	struct pool *cmd_pool;
+	struct event *timeout_ev;
+	struct event *delay_ev;
+	char *wait_tag;             /* tag of the command that waits */
+	char *auth_mech;
+	unsigned bad_commands;      /* in a row */
+	bool closing;               /* flush output, then close */
+	bool reading_paused;
+	bool condstore;             /* CONDSTORE enabled (by ENABLE or use) */
+
+	/* once authenticated */
+	char *user;
+	bool admin;
+	char **groups;
+	struct namespace ns;
+
+	struct imap_selected *sel;
+};
+
+void imap_client_create(int fd, bool implicit_tls);
+/* Tells every IDLE (and, at its next command, every other) selected session
+ * of this worker about changes in the store. */
+void imap_clients_notify_changes(void);
+void imap_clients_shutdown(const char *reason);
+
+/* Output. Every line written ends with CRLF, added here. */
+void client_send(struct imap_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void client_send_str(struct imap_client *c, const str_t *s);   /* raw, no CRLF added */
+void client_tagged(struct imap_client *c, const char *tag, const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The store failed: logs, and answers NO [SERVERBUG] or the fitting code. */
+void client_store_error(struct imap_client *c, const char *tag);
+
+void client_close(struct imap_client *c, const char *bye);
+/* The rights of the logged-in user on a mailbox (one function, used by
+ * every command). */
+acl_rights_t client_rights(struct imap_client *c, const struct mailbox_info *mbox);
+/* Looks a client name up: 1 found and visible, 0 "does not exist" (also
+ * when the user may not look it up), -1 bad name (message in *why). */
+int client_mailbox_lookup(struct imap_client *c, const char *extname, struct mailbox_info *info,
+			  str_t *internal);
+void client_capability(struct imap_client *c, str_t *out);
+/* After login: sets user, namespace, groups; autocreate. */
+int client_login_done(struct imap_client *c, const char *user);
+
+#endif

@@ -1,0 +1,54 @@
+/* The IMAP command table: one descriptor per command, with the states it
+ * is valid in; each command lives in a cmd-*.c file. */
+#ifndef AGORA_IMAP_COMMANDS_H
+#define AGORA_IMAP_COMMANDS_H
+
+#include <stdbool.h>
+#include "lib-imap/imap-parser.h"
+
+struct imap_client;
+
+enum cmd_flags {
+	CMD_NOAUTH   = 1 << 0,   /* valid before login */
+	CMD_AUTH     = 1 << 1,   /* valid once logged in */
+	CMD_SELECTED = 1 << 2,   /* needs a selected mailbox */
+	CMD_UID      = 1 << 3,   /* has a UID form */
+	CMD_NO_EXPUNGE = 1 << 4, /* EXPUNGE responses must wait (FETCH, STORE, SEARCH) */
+};
+
+/* A command returns 0 when it has answered (OK or NO), -1 when its
+ * arguments are invalid (the caller answers BAD with *bad or a generic
+ * text), 1 when it answered BAD itself. */
+typedef int imap_cmd_fn(struct imap_client *c, const struct imap_command *cmd,
+			const struct imap_arg *args, size_t nargs, bool uid);
+
+struct imap_cmd_def {
+	const char *name;
+	imap_cmd_fn *fn;
+	unsigned flags;
+};
+
+int imap_command_run(struct imap_client *c, const struct imap_command *cmd);
+/* A line for a waiting command (AUTHENTICATE data, DONE). */
+void imap_command_continue(struct imap_client *c, const char *line);
+/* Finishes a command: sends pending untagged updates, then the tagged OK. */
+void imap_command_ok(struct imap_client *c, const char *tag, bool allow_expunge, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* the commands */
+imap_cmd_fn cmd_capability, cmd_noop, cmd_logout, cmd_id, cmd_enable, cmd_namespace;
+imap_cmd_fn cmd_login, cmd_authenticate, cmd_starttls;
+imap_cmd_fn cmd_create, cmd_delete, cmd_rename, cmd_subscribe, cmd_unsubscribe, cmd_status;
+imap_cmd_fn cmd_list, cmd_lsub;
+imap_cmd_fn cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check, cmd_expunge, cmd_idle;
+imap_cmd_fn cmd_append, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_search;
+
+void cmd_authenticate_continue(struct imap_client *c, const char *line);
+void cmd_idle_continue(struct imap_client *c, const char *line);
+
+/* Shared argument helpers: a string argument (atom, quoted, literal). */
+const char *arg_string(const struct imap_arg *a);
+/* A mailbox name argument, validated as modified UTF-7. */
+const char *arg_mailbox(const struct imap_arg *a);
+
+#endif

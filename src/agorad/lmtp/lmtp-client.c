@@ -1,0 +1,378 @@
+#include "agorad/lmtp/lmtp-client.h"
+#include "agorad/lmtp/lmtp-recipient.h"
+#include "agorad/message-store.h"
+#include "agorad/server.h"
+#include "agorad/worker.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "lib-storage/store.h"
+
+#include <ctype.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* An SMTP command line (RFC 5321 4.5.3.1.4 says 512; leave room for
+ * parameters). */
+#define LMTP_MAX_LINE 2048
+#define LMTP_MAX_RECIPIENTS 1000
+#define LMTP_TIMEOUT_SEC 600
+
+struct rcpt {
+	char *address;
+	char *mailbox;
+	char *user;
+};
+
+struct lmtp_client {
+	struct lmtp_client *next, *prev;
+	struct bufferevent *bev;
+	struct event *timeout_ev;
+	bool lhlo, have_from, in_data, closing, data_too_big;
+	char *from;
+	struct rcpt *rcpts;
+	size_t nrcpts;
+	str_t data;
+};
+
+static struct lmtp_client *clients;
+
+static void reply(struct lmtp_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reply(struct lmtp_client *c, const char *fmt, ...)
+{
+	va_list ap;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+static void reset_transaction(struct lmtp_client *c)
+{
+	free(c->from);
+	c->from = NULL;
+	c->have_from = false;
+	for (size_t i = 0; i < c->nrcpts; i++) {
+		free(c->rcpts[i].address);
+		free(c->rcpts[i].mailbox);
+		free(c->rcpts[i].user);
+	}
+	free(c->rcpts);
+	c->rcpts = NULL;
+	c->nrcpts = 0;
+	str_free(&c->data);
+	c->in_data = false;
+	c->data_too_big = false;
+}
+
+static void client_free(struct lmtp_client *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		clients = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	reset_transaction(c);
+	bufferevent_free(c->bev);
+	event_free(c->timeout_ev);
+	free(c);
+}
+
+static void close_after_output(struct lmtp_client *c)
+{
+	c->closing = true;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_free(c);
+}
+
+/* "<addr>" with optional parameters after it; returns the address. */
+static char *parse_path(const char *arg, const char **params_r)
+{
+	while (*arg == ' ')
+		arg++;
+	if (*arg != '<')
+		return NULL;
+	const char *end = strchr(arg, '>');
+	if (end == NULL)
+		return NULL;
+	char *addr = xstrndup(arg + 1, (size_t)(end - arg - 1));
+	/* A source route "@a,@b:user@dom" is ignored as RFC 5321 allows. */
+	char *colon = addr[0] == '@' ? strchr(addr, ':') : NULL;
+	if (colon != NULL)
+		memmove(addr, colon + 1, strlen(colon));
+	for (char *p = addr; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == ' ') {
+			free(addr);
+			return NULL;
+		}
+	}
+	*params_r = end + 1;
+	return addr;
+}
+
+static void deliver(struct lmtp_client *c)
+{
+	struct store *st = worker->store;
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	int tz = (int)(tm.tm_gmtoff / 60);
+	for (size_t i = 0; i < c->nrcpts; i++) {
+		struct rcpt *r = &c->rcpts[i];
+		str_t msg = STR_INIT;
+		str_printf(&msg, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", c->from, r->address);
+		str_append_n(&msg, c->data.data, c->data.len);
+		struct mailbox_info info;
+		int got = st->be->mailbox_get(st, r->mailbox, &info);
+		uint32_t uid;
+		if (got != 1) {
+			reply(c, got == 0 ? "550 5.1.1 <%s> User unknown" : "451 4.3.0 <%s> Temporary failure", r->address);
+		} else if (message_store_append(&info, r->user, msg.data, msg.len, now, tz, 0, NULL, &uid) < 0) {
+			reply(c, "451 4.3.0 <%s> Temporary failure storing the message", r->address);
+		} else {
+			log_info("lmtp: delivered to %s (%s uid %u) size=%zu", r->address, r->mailbox, uid, msg.len);
+			reply(c, "250 2.1.5 <%s> Delivered", r->address);
+		}
+		if (got == 1)
+			mailbox_info_free(&info);
+		str_free(&msg);
+	}
+	worker_changed();
+}
+
+static void handle_data_line(struct lmtp_client *c, const char *line, size_t len)
+{
+	if (len == 3 && memcmp(line, ".\r\n", 3) == 0) {
+		if (c->data_too_big) {
+			for (size_t i = 0; i < c->nrcpts; i++)
+				reply(c, "552 5.3.4 <%s> Message too big", c->rcpts[i].address);
+		} else {
+			deliver(c);
+		}
+		reset_transaction(c);
+		return;
+	}
+	if (len >= 1 && line[0] == '.') {
+		line++;
+		len--;
+	}
+	if (c->data_too_big)
+		return;
+	if (c->data.len + len > (size_t)config_int(server.cfg, "maxmessagesize")) {
+		c->data_too_big = true;
+		str_free(&c->data);
+		return;
+	}
+	str_append_n(&c->data, line, len);
+}
+
+static void handle_command(struct lmtp_client *c, char *line)
+{
+	char *arg = strchr(line, ' ');
+	if (arg != NULL)
+		*arg++ = '\0';
+	else
+		arg = line + strlen(line);
+	if (strcasecmp(line, "LHLO") == 0) {
+		if (*arg == '\0') {
+			reply(c, "501 5.5.4 LHLO needs a host name");
+			return;
+		}
+		reset_transaction(c);
+		c->lhlo = true;
+		reply(c, "250-%s", "agora");
+		reply(c, "250-PIPELINING");
+		reply(c, "250-ENHANCEDSTATUSCODES");
+		reply(c, "250-8BITMIME");
+		reply(c, "250 SIZE %lld", config_int(server.cfg, "maxmessagesize"));
+	} else if (strcasecmp(line, "MAIL") == 0) {
+		const char *params;
+		char *from;
+		if (!c->lhlo)
+			reply(c, "503 5.5.1 Send LHLO first");
+		else if (c->have_from)
+			reply(c, "503 5.5.1 Nested MAIL command");
+		else if (strncasecmp(arg, "FROM:", 5) != 0 || (from = parse_path(arg + 5, &params)) == NULL)
+			reply(c, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		else {
+			/* SIZE=n lets the MTA learn of a refusal before sending. */
+			const char *size = strcasestr(params, "SIZE=");
+			if (size != NULL && strtoll(size + 5, NULL, 10) > config_int(server.cfg, "maxmessagesize")) {
+				reply(c, "552 5.3.4 Message too big");
+				free(from);
+				return;
+			}
+			c->from = from;
+			c->have_from = true;
+			reply(c, "250 2.1.0 OK");
+		}
+	} else if (strcasecmp(line, "RCPT") == 0) {
+		const char *params;
+		char *to;
+		if (!c->have_from) {
+			reply(c, "503 5.5.1 Send MAIL first");
+			return;
+		}
+		if (strncasecmp(arg, "TO:", 3) != 0 || (to = parse_path(arg + 3, &params)) == NULL) {
+			reply(c, "501 5.5.4 Syntax: RCPT TO:<address>");
+			return;
+		}
+		if (c->nrcpts >= LMTP_MAX_RECIPIENTS) {
+			reply(c, "452 4.5.3 Too many recipients");
+			free(to);
+			return;
+		}
+		str_t mbox = STR_INIT, user = STR_INIT;
+		switch (lmtp_recipient_resolve(to, &mbox, &user)) {
+		case RCPT_OK:
+			c->rcpts = xrealloc(c->rcpts, (c->nrcpts + 1) * sizeof(*c->rcpts));
+			c->rcpts[c->nrcpts].address = to;
+			c->rcpts[c->nrcpts].mailbox = str_steal(&mbox);
+			c->rcpts[c->nrcpts].user = user.len > 0 ? str_steal(&user) : NULL;
+			c->nrcpts++;
+			to = NULL;
+			reply(c, "250 2.1.5 OK");
+			break;
+		case RCPT_UNKNOWN:
+			reply(c, "550 5.1.1 User unknown");
+			break;
+		case RCPT_DENIED:
+			reply(c, "550 5.7.1 Permission denied");
+			break;
+		case RCPT_BAD_ADDRESS:
+			reply(c, "501 5.1.3 Bad recipient address syntax");
+			break;
+		case RCPT_TEMPFAIL:
+			reply(c, "451 4.3.0 Temporary failure");
+			break;
+		}
+		free(to);
+		str_free(&mbox);
+		str_free(&user);
+	} else if (strcasecmp(line, "DATA") == 0) {
+		if (!c->have_from)
+			reply(c, "503 5.5.1 Send MAIL first");
+		else if (c->nrcpts == 0)
+			reply(c, "503 5.5.1 No valid recipients");
+		else {
+			c->in_data = true;
+			reply(c, "354 Go ahead; end with <CRLF>.<CRLF>");
+		}
+	} else if (strcasecmp(line, "RSET") == 0) {
+		reset_transaction(c);
+		reply(c, "250 2.0.0 OK");
+	} else if (strcasecmp(line, "NOOP") == 0) {
+		reply(c, "250 2.0.0 OK");
+	} else if (strcasecmp(line, "QUIT") == 0) {
+		reply(c, "221 2.0.0 Bye");
+		close_after_output(c);
+	} else if (strcasecmp(line, "VRFY") == 0) {
+		reply(c, "252 2.5.2 Cannot verify");
+	} else {
+		reply(c, "500 5.5.2 Unknown command");
+	}
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct lmtp_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct timeval tv = { LMTP_TIMEOUT_SEC, 0 };
+	event_add(c->timeout_ev, &tv);
+	while (!c->closing) {
+		size_t len;
+		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > (c->in_data ? 1000000u : LMTP_MAX_LINE)) {
+				reply(c, "500 5.5.2 Line too long");
+				close_after_output(c);
+			}
+			return;
+		}
+		if (c->in_data) {
+			/* readln strips the LF (and not the CR): put back CRLF. */
+			if (len > 0 && line[len - 1] == '\r')
+				len--;
+			line[len] = '\0';
+			str_t l = STR_INIT;
+			str_append_n(&l, line, len);
+			str_append(&l, "\r\n");
+			handle_data_line(c, l.data, l.len);
+			str_free(&l);
+		} else {
+			if (len > 0 && line[len - 1] == '\r')
+				line[--len] = '\0';
+			if (len > LMTP_MAX_LINE)
+				reply(c, "500 5.5.2 Line too long");
+			else
+				handle_command(c, line);
+		}
+		free(line);
+	}
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct lmtp_client *c = arg;
+	(void)bev;
+	if (c->closing)
+		client_free(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+		client_free(arg); /* a transaction cut short stores nothing */
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct lmtp_client *c = arg;
+	(void)fd; (void)what;
+	reply(c, "421 4.4.2 Timeout");
+	close_after_output(c);
+}
+
+void lmtp_client_create(int fd)
+{
+	struct lmtp_client *c = xcalloc(1, sizeof(*c));
+	c->bev = bufferevent_socket_new(worker->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->timeout_ev = evtimer_new(worker->base, on_timeout, c);
+	c->next = clients;
+	if (clients != NULL)
+		clients->prev = c;
+	clients = c;
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	struct timeval tv = { LMTP_TIMEOUT_SEC, 0 };
+	event_add(c->timeout_ev, &tv);
+	reply(c, "220 agora LMTP ready");
+}
+
+void lmtp_clients_shutdown(void)
+{
+	struct lmtp_client *next;
+	for (struct lmtp_client *c = clients; c != NULL; c = next) {
+		next = c->next;
+		reply(c, "421 4.3.2 Server shutting down");
+		close_after_output(c);
+	}
+}

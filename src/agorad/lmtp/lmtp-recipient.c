@@ -1,0 +1,118 @@
+#include "agorad/lmtp/lmtp-recipient.h"
+#include "agorad/server.h"
+#include "agorad/worker.h"
+#include "lib/bounds.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "lib-acl/acl.h"
+#include "lib-storage/store.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ST (worker->store)
+
+/* The rights of the poster: anyone, not authenticated. */
+static acl_rights_t poster_rights(const struct mailbox_info *info)
+{
+	struct acl_subject who = { "anonymous", NULL, false };
+	return acl_rights_eval(info->acl, &who);
+}
+
+static void autocreate(const char *user, const char *name)
+{
+	if (config_int(server.cfg, "autocreate_quota") < 0)
+		return;
+	str_t acl = STR_INIT;
+	acl_entry_set("", user, ACL_ALL, false, &acl);
+	if (ST->be->mailbox_create(ST, name, config_str(server.cfg, "defaultpartition"), str_c(&acl),
+				   NULL, NULL) == 0)
+		log_info("autocreate: created %s on first delivery", name);
+	str_free(&acl);
+}
+
+enum rcpt_result lmtp_recipient_resolve(const char *address, str_t *mailbox, str_t *user)
+{
+	str_clear(mailbox);
+	str_clear(user);
+	const char *at = strrchr(address, '@');
+	size_t llen = at != NULL ? (size_t)(at - address) : strlen(address);
+	if (llen == 0 || llen > USER_NAME_MAX + MAILBOX_NAME_MAX)
+		return RCPT_BAD_ADDRESS;
+	char *local = xstrndup(address, llen);
+	char *detail = strchr(local, '+');
+	if (detail != NULL)
+		*detail++ = '\0';
+	enum rcpt_result ret = RCPT_UNKNOWN;
+	const char *postuser = config_str(server.cfg, "postuser");
+	struct mailbox_info info;
+	int r;
+	if (postuser != NULL && postuser[0] != '\0' && strcmp(local, postuser) == 0) {
+		/* postuser+shared.contact: the whole detail is the internal name */
+		if (detail == NULL || detail[0] == '\0' || strncmp(detail, "user.", 5) == 0)
+			goto out;
+		r = ST->be->mailbox_get(ST, detail, &info);
+		if (r < 0) {
+			ret = RCPT_TEMPFAIL;
+			goto out;
+		}
+		if (r == 0)
+			goto out;
+		acl_rights_t rights = poster_rights(&info);
+		if (!(rights & ACL_L))
+			ret = RCPT_UNKNOWN; /* invisible answers like nonexistent */
+		else if (!(rights & ACL_P))
+			ret = RCPT_DENIED;
+		else {
+			str_append(mailbox, detail);
+			ret = RCPT_OK;
+		}
+		mailbox_info_free(&info);
+		goto out;
+	}
+	for (char *p = local; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || (*p == '.' && !config_bool(server.cfg, "unixhierarchysep")))
+			goto out;
+	}
+	r = ST->be->user_get(ST, local, NULL);
+	if (r < 0) {
+		ret = RCPT_TEMPFAIL;
+		goto out;
+	}
+	if (r == 0)
+		goto out;
+	str_printf(mailbox, "user.%s", local);
+	str_append(user, local);
+	r = ST->be->mailbox_get(ST, str_c(mailbox), NULL);
+	if (r == 0) {
+		autocreate(local, str_c(mailbox));
+		r = ST->be->mailbox_get(ST, str_c(mailbox), NULL);
+	}
+	if (r < 0) {
+		ret = RCPT_TEMPFAIL;
+		goto out;
+	}
+	if (r == 0) {
+		ret = RCPT_UNKNOWN;
+		goto out;
+	}
+	ret = RCPT_OK;
+	if (detail != NULL && detail[0] != '\0') {
+		/* bob+Lists: INBOX.Lists when it exists and may be posted to. */
+		str_t sub = STR_INIT;
+		str_printf(&sub, "%s.%s", str_c(mailbox), detail);
+		if (ST->be->mailbox_get(ST, str_c(&sub), &info) == 1) {
+			if (poster_rights(&info) & ACL_P) {
+				str_clear(mailbox);
+				str_append(mailbox, str_c(&sub));
+			}
+			mailbox_info_free(&info);
+		}
+		str_free(&sub);
+	}
+out:
+	free(local);
+	return ret;
+}

@@ -1,0 +1,192 @@
+/* agorad: the master process. */
+#include "agorad/server.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "lib-storage/store.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct server server;
+
+static volatile sig_atomic_t stop_requested;
+static pid_t *worker_pids;
+static unsigned nworkers;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: agorad -C CONFIGFILE\n");
+	exit(2);
+}
+
+static void ensure_dir(const char *dir, uid_t uid, gid_t gid)
+{
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		log_fatal("%s: %s", dir, strerror(errno));
+	if (getuid() == 0 && chown(dir, uid, gid) < 0)
+		log_fatal("%s: chown: %s", dir, strerror(errno));
+}
+
+struct dir_ctx { uid_t uid; gid_t gid; };
+
+static void partition_dir_cb(const char *name, const char *dir, void *ctx)
+{
+	struct dir_ctx *d = ctx;
+	(void)name;
+	ensure_dir(dir, d->uid, d->gid);
+}
+
+/* Started as root: take the `user` option's identity before any mail is
+ * touched. */
+static void drop_privileges(const struct config *cfg)
+{
+	const char *user = config_str(cfg, "user");
+	struct dir_ctx d = { getuid(), getgid() };
+	struct passwd *pw = NULL;
+	if (getuid() == 0) {
+		if (user == NULL)
+			log_fatal("%s: running as root needs the `user` option (an unprivileged account)",
+				  config_path(cfg));
+		pw = getpwnam(user);
+		if (pw == NULL)
+			log_fatal("%s: user: no such system user '%s'", config_path(cfg), user);
+		d.uid = pw->pw_uid;
+		d.gid = pw->pw_gid;
+	}
+	ensure_dir(config_str(cfg, "configdirectory"), d.uid, d.gid);
+	config_foreach_partition(cfg, partition_dir_cb, &d);
+	if (pw != NULL) {
+		if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+			log_fatal("cannot become %s: %s", user, strerror(errno));
+		if (setuid(0) == 0)
+			log_fatal("privileges were not dropped");
+		log_info("running as %s", user);
+	}
+}
+
+static pid_t start_worker(unsigned index)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		worker_run(index);
+	}
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	int opt;
+	while ((opt = getopt(argc, argv, "C:")) != -1) {
+		if (opt == 'C')
+			path = optarg;
+		else
+			usage();
+	}
+	if (path == NULL || optind != argc)
+		usage();
+	log_set_role("master");
+	str_t err = STR_INIT;
+	struct config *cfg = config_load(path, &err);
+	if (cfg == NULL)
+		log_fatal("%s", str_c(&err));
+	server.cfg = cfg;
+	if (config_partition(cfg, config_str(cfg, "defaultpartition")) == NULL)
+		log_fatal("%s: partition-%s: the default partition has no directory",
+			  path, config_str(cfg, "defaultpartition"));
+	if (tls_init(&server) < 0)
+		exit(2);
+	if (server.ssl_ctx == NULL && config_str(cfg, "imaps_listen")[0] != '\0')
+		log_fatal("%s: imaps_listen: needs tls_server_cert and tls_server_key", path);
+	server.plaintext_ok_without_tls = server.ssl_ctx == NULL || config_bool(cfg, "allowplaintext");
+	if (server.ssl_ctx == NULL)
+		log_warn("no TLS configured: passwords travel in plain text");
+	if (listeners_open(&server) < 0)
+		exit(2);
+	drop_privileges(cfg);
+
+	/* Create the database once before the workers race to do it. */
+	struct store *st = store_open(cfg, &err);
+	if (st == NULL)
+		log_fatal("store: %s", str_c(&err));
+	store_close(&st);
+
+	nworkers = (unsigned)config_int(cfg, "workers");
+	if (nworkers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		nworkers = n > 0 ? (unsigned)n : 1;
+	}
+	worker_pids = calloc(nworkers, sizeof(pid_t));
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (unsigned i = 0; i < nworkers; i++)
+		worker_pids[i] = start_worker(i);
+	log_info("agorad ready with %u workers", nworkers);
+
+	while (!stop_requested) {
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			sleep(1);
+			continue;
+		}
+		for (unsigned i = 0; i < nworkers; i++) {
+			if (worker_pids[i] != pid)
+				continue;
+			if (WIFSIGNALED(status))
+				log_error("worker %u (pid %d) died of signal %d; restarting", i, pid, WTERMSIG(status));
+			else
+				log_error("worker %u (pid %d) exited with %d; restarting", i, pid, WEXITSTATUS(status));
+			worker_pids[i] = -1;
+			if (!stop_requested) {
+				usleep(100000); /* a worker that dies at once must not spin */
+				worker_pids[i] = start_worker(i);
+			}
+		}
+	}
+	log_info("stopping");
+	for (unsigned i = 0; i < nworkers; i++) {
+		if (worker_pids[i] > 0)
+			kill(worker_pids[i], SIGTERM);
+	}
+	for (unsigned i = 0; i < nworkers; i++) {
+		if (worker_pids[i] > 0)
+			waitpid(worker_pids[i], NULL, 0);
+	}
+	for (unsigned i = 0; i < server.nlisteners; i++) {
+		if (server.listeners[i].kind == LISTEN_LMTP && server.listeners[i].name[0] == '/')
+			unlink(server.listeners[i].name);
+	}
+	log_info("stopped");
+	config_free(&cfg);
+	str_free(&err);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* The agorad process model.
+ *
+ * The master binds every listener, drops privileges, and forks `workers`
+ * worker processes. Each worker runs one libevent loop that accepts on the
+ * shared listening sockets and serves many connections. The master restarts
+ * a worker that dies (its connections are lost, nothing else: every change
+ * is committed to the store before it is acknowledged) and on SIGTERM or
+ * SIGINT asks every worker to say BYE and exit. */
+#ifndef AGORA_SERVER_H
+#define AGORA_SERVER_H
+
+#include <stdbool.h>
+#include <openssl/ssl.h>
+
+struct config;
+struct store;
+struct event_base;
+
+enum listener_kind { LISTEN_IMAP, LISTEN_IMAPS, LISTEN_LMTP };
+
+struct listener {
+	enum listener_kind kind;
+	int fd;
+	char *name;          /* "127.0.0.1:143" or a socket path */
+};
+
+struct server {
+	const struct config *cfg;
+	struct listener *listeners;
+	unsigned nlisteners;
+	SSL_CTX *ssl_ctx;    /* NULL when TLS is not configured */
+	bool plaintext_ok_without_tls; /* allowplaintext or no TLS configured */
+};
+
+extern struct server server;
+
+/* listeners.c */
+int listeners_open(struct server *srv);
+/* tls.c */
+int tls_init(struct server *srv);
+/* worker.c */
+void worker_run(unsigned index) __attribute__((noreturn));
+
+#endif
