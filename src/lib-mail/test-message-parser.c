@@ -5,6 +5,7 @@
 #include "lib/str.h"
 #include "lib/test.h"
 #include "lib/xalloc.h"
+#include "lib-mail/test-messages.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -151,30 +152,6 @@ static void test_simple(void)
 	CHECK_INT(message_count_lines("", 0), 0);
 }
 
-static const char mixed_msg[] =
-	"From: a@example.com\r\n"
-	"Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
-	"\r\n"
-	"preamble\r\n"
-	"--outer\r\n"
-	"Content-Type: multipart/alternative; boundary=inner\r\n"
-	"\r\n"
-	"--inner\r\n"
-	"\r\n"
-	"plain text\r\n"
-	"--inner\r\n"
-	"Content-Type: text/html; charset=utf-8\r\n"
-	"\r\n"
-	"<p>html</p>\r\n"
-	"--inner--\r\n"
-	"--outer \r\n"
-	"Content-Type: application/octet-stream; name=a.bin\r\n"
-	"Content-Transfer-Encoding: base64\r\n"
-	"Content-Disposition: attachment; filename=a.bin\r\n"
-	"\r\n"
-	"AAEC\r\n"
-	"--outer--\r\n"
-	"epilogue\r\n";
 
 static void test_multipart(void)
 {
