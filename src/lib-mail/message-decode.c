@@ -17,7 +17,6 @@ void base64_decode(const char *in, size_t len, str_t *out)
 {
 	unsigned acc = 0, bits = 0;
 
-	str_reserve(out, len / 4 * 3 + 3);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if (c == '=')
@@ -46,7 +45,6 @@ static void qp_decode_mode(const char *in, size_t len, str_t *out, bool q)
 {
 	size_t i = 0;
 
-	str_reserve(out, len);
 	while (i < len) {
 		unsigned char c = (unsigned char)in[i];
 		if (c == '=') {

@@ -90,7 +90,6 @@ void message_header_unfold(str_t *out, const char *value, size_t len)
 			   value[i] == '\n'))
 		i++;
 	size_t out_start = out->len;
-	str_reserve(out, len - i);
 	for (; i < len; i++) {
 		char c = value[i];
 		if (c == '\n')

@@ -140,6 +140,12 @@ static void test_simple(void)
 	CHECK_INT(p->body_lines, 0);
 	message_part_free(&p);
 
+	/* an empty value as the first Content-* field */
+	msg = "Content-Description:\r\n\r\nx";
+	p = message_parse(msg, strlen(msg));
+	CHECK_STR(p->description, "");
+	message_part_free(&p);
+
 	/* empty input */
 	p = message_parse("", 0);
 	CHECK_INT(p->header_len, 0);

@@ -135,7 +135,6 @@ void utf8_fold_case(str_t *out, const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
-	str_reserve(out, len);
 	while (i < len) {
 		uint32_t c;
 		size_t n = utf8_decode(p + i, len - i, &c);
