@@ -59,15 +59,18 @@ static void drop_privileges(const struct config *cfg)
 	struct dir_ctx d = { getuid(), getgid() };
 	struct passwd *pw = NULL;
 	if (getuid() == 0) {
-		if (user == NULL)
-			log_fatal("%s: running as root needs the `user` option (an unprivileged account)",
-				  config_path(cfg));
+		if (user == NULL) {
+			log_warn("%s: running as root because the `user` option is not set; "
+				 "set it to an unprivileged account", config_path(cfg));
+			goto dirs;
+		}
 		pw = getpwnam(user);
 		if (pw == NULL)
 			log_fatal("%s: user: no such system user '%s'", config_path(cfg), user);
 		d.uid = pw->pw_uid;
 		d.gid = pw->pw_gid;
 	}
+dirs:
 	ensure_dir(config_str(cfg, "configdirectory"), d.uid, d.gid);
 	config_foreach_partition(cfg, partition_dir_cb, &d);
 	if (pw != NULL) {

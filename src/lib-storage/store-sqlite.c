@@ -130,6 +130,19 @@ static sqlite3_stmt *prep(struct sqlite_store *s, const char *sql)
 	return stmt;
 }
 
+/* A statement that returned a row and was not reset keeps its read
+ * transaction, and with it an old snapshot: later reads would not see other
+ * processes' changes, and a write would fail with SQLITE_BUSY_SNAPSHOT.
+ * Every operation below resets what it used; this is the safety net run
+ * before each transaction and each change check. */
+static void reset_all(struct sqlite_store *s)
+{
+	for (unsigned i = 0; i < STMT_CACHE && s->cache[i].sql != NULL; i++) {
+		if (sqlite3_stmt_busy(s->cache[i].stmt))
+			sqlite3_reset(s->cache[i].stmt);
+	}
+}
+
 static int exec(struct sqlite_store *s, const char *sql)
 {
 	char *msg = NULL;
@@ -143,6 +156,7 @@ static int exec(struct sqlite_store *s, const char *sql)
 
 static int tx_begin(struct sqlite_store *s)
 {
+	reset_all(s);
 	return exec(s, "BEGIN IMMEDIATE");
 }
 
@@ -259,10 +273,13 @@ static int sq_errcode(struct store *st)
 static uint64_t sq_change_counter(struct store *st)
 {
 	struct sqlite_store *s = S(st);
+	reset_all(s);
 	sqlite3_stmt *q = prep(s, "PRAGMA data_version");
 	if (q == NULL || sqlite3_step(q) != SQLITE_ROW)
 		return 0;
-	return (uint64_t)sqlite3_column_int64(q, 0);
+	uint64_t v = (uint64_t)sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return v;
 }
 
 /* ---------------------------------------------------------------- users */
@@ -348,6 +365,7 @@ static int sq_user_get(struct store *st, const char *name, str_t *hash)
 		str_clear(hash);
 		str_append(hash, (const char *)sqlite3_column_text(q, 0));
 	}
+	sqlite3_reset(q);
 	return 1;
 }
 
@@ -474,6 +492,7 @@ static int sq_mailbox_get(struct store *st, const char *name, struct mailbox_inf
 		memset(info, 0, sizeof(*info));
 		mbox_from_row(q, info);
 	}
+	sqlite3_reset(q);
 	return 1;
 }
 
@@ -540,6 +559,7 @@ static int sq_mailbox_create(struct store *st, const char *name, const char *par
 		goto fail;
 	}
 	long long last = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
 	long long uv = (long long)time(NULL);
 	if (uv <= last)
 		uv = last + 1;
@@ -818,6 +838,7 @@ static int sq_mailbox_counts(struct store *st, const struct mailbox_info *mbox, 
 	c->unseen = (uint32_t)sqlite3_column_int64(q, 1);
 	c->recent = (uint32_t)sqlite3_column_int64(q, 2);
 	c->size = (uint64_t)sqlite3_column_int64(q, 3);
+	sqlite3_reset(q);
 	return 0;
 }
 
@@ -836,6 +857,7 @@ static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r
 	}
 	*old_r = (uint32_t)sqlite3_column_int64(q, 0);
 	sqlite3_int64 last = sqlite3_column_int64(q, 1) - 1;
+	sqlite3_reset(q);
 	if ((sqlite3_int64)*old_r != last) {
 		q = prep(s, "UPDATE mailboxes SET recentuid = ? WHERE id = ?");
 		if (q == NULL)

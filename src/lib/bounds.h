@@ -17,7 +17,7 @@
  * login (search strings, mailbox names, ...). */
 #define IMAP_MAX_COMMAND_LITERALS (1024 * 1024)
 /* Default for `maxmessagesize`: the largest message APPEND or delivery takes. */
-#define MAX_MESSAGE_SIZE_DEFAULT (64L * 1024 * 1024)
+#define MAX_MESSAGE_SIZE_DEFAULT 67108864 /* 64 MiB; a plain number: config.c uses it as text */
 /* Nesting of parenthesised lists in one IMAP command. */
 #define IMAP_MAX_LIST_DEPTH      16
 /* Number of arguments (atoms, strings, lists) in one IMAP command. */

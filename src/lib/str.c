@@ -35,6 +35,7 @@ void str_reserve(str_t *s, size_t extra)
 		cap *= 2;
 	s->data = xrealloc(s->data, cap);
 	s->cap = cap;
+	s->data[s->len] = '\0';
 }
 
 void str_append_n(str_t *s, const void *data, size_t len)
