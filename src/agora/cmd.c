@@ -94,6 +94,14 @@ static int run(const char *config_path, const struct cmd_entry *e, int argc, cha
 	status = e->exec(&ctx, argc, argv);
 out:
 	store_close(&ctx.store);
+	{
+		/* The server runs as `user`: files created here as root are
+		 * handed over. */
+		str_t owner_err = STR_INIT;
+		if (store_give_to_user(ctx.cfg, &owner_err) < 0)
+			fprintf(stderr, "agora: %s\n", str_c(&owner_err));
+		str_free(&owner_err);
+	}
 	if (ctx.cfg != NULL)
 		config_free(&ctx.cfg);
 	str_free(&err);

@@ -74,6 +74,10 @@ dirs:
 	ensure_dir(config_str(cfg, "configdirectory"), d.uid, d.gid);
 	config_foreach_partition(cfg, partition_dir_cb, &d);
 	if (pw != NULL) {
+		str_t err = STR_INIT;
+		if (store_give_to_user(cfg, &err) < 0)
+			log_fatal("%s", str_c(&err));
+		str_free(&err);
 		if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
 			log_fatal("cannot become %s: %s", user, strerror(errno));
 		if (setuid(0) == 0)

@@ -233,10 +233,14 @@ static struct store *sq_open(const struct config *cfg, str_t *err)
 	sqlite3_busy_timeout(s->db, 30000);
 	if (exec(s, "PRAGMA journal_mode=WAL") < 0 ||
 	    exec(s, "PRAGMA synchronous=FULL") < 0 ||
-	    exec(s, "PRAGMA foreign_keys=ON") < 0 ||
-	    exec(s, "BEGIN IMMEDIATE") < 0 ||
-	    exec(s, schema) < 0 || exec(s, "COMMIT") < 0) {
+	    exec(s, "PRAGMA foreign_keys=ON") < 0) {
 		str_printf(err, "%s: %s", str_c(&path), str_c(&s->error));
+		goto fail;
+	}
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		str_printf(err, "%s: cannot set up the schema: %s", str_c(&path), sqlite3_errmsg(s->db));
 		goto fail;
 	}
 	str_free(&path);

@@ -1,5 +1,10 @@
 #include "lib-storage/store.h"
+#include "lib/config.h"
 #include "lib/xalloc.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,4 +66,44 @@ char *mailbox_owner(const char *name)
 	const char *start = name + 5;
 	const char *dot = strchr(start, '.');
 	return dot != NULL ? xstrndup(start, (size_t)(dot - start)) : xstrdup(start);
+}
+
+struct owner_ctx {
+	uid_t uid;
+	gid_t gid;
+	int ret;
+};
+
+static void chown_partition(const char *name, const char *dir, void *p)
+{
+	struct owner_ctx *o = p;
+	(void)name;
+	if (chown(dir, o->uid, o->gid) < 0 && errno != ENOENT)
+		o->ret = -1;
+}
+
+int store_give_to_user(const struct config *cfg, str_t *err)
+{
+	const char *user = config_str(cfg, "user");
+	if (getuid() != 0 || user == NULL)
+		return 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		str_printf(err, "%s: user: no such system user '%s'", config_path(cfg), user);
+		return -1;
+	}
+	struct owner_ctx o = { pw->pw_uid, pw->pw_gid, 0 };
+	const char *dir = config_str(cfg, "configdirectory");
+	static const char *const files[] = { "", "/agora.db", "/agora.db-wal", "/agora.db-shm" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		str_t path = STR_INIT;
+		str_printf(&path, "%s%s", dir, files[i]);
+		if (chown(str_c(&path), o.uid, o.gid) < 0 && errno != ENOENT)
+			o.ret = -1;
+		str_free(&path);
+	}
+	config_foreach_partition(cfg, chown_partition, &o);
+	if (o.ret < 0)
+		str_printf(err, "cannot give the store to %s: %s", user, strerror(errno));
+	return o.ret;
 }

@@ -188,6 +188,12 @@ struct store {
 extern const struct store_backend store_sqlite_backend;
 
 struct store *store_open(const struct config *cfg, str_t *err);
+/* Run as root with the `user` option set: gives that user the store's
+ * files (the database and its journal files, the configuration and
+ * partition directories), so that a database created by `agora` as root
+ * stays writable by the server. Returns -1 with err when the user is
+ * unknown. */
+int store_give_to_user(const struct config *cfg, str_t *err);
 void store_close(struct store **st);
 
 void mailbox_info_free(struct mailbox_info *info);
