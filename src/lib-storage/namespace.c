@@ -115,7 +115,7 @@ int namespace_to_external(const struct namespace *ns, const char *internal, str_
 	size_t ulen = strlen(ns->user);
 	bool mine = strncmp(internal, "user.", 5) == 0 && strncmp(internal + 5, ns->user, ulen) == 0 &&
 		(internal[5 + ulen] == '\0' || internal[5 + ulen] == '.');
-	if (mine) {
+	if (mine && !ns->admin) {
 		const char *rest = internal + 5 + ulen;
 		if (*rest == '\0') {
 			str_append(out, "INBOX");

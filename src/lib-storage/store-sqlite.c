@@ -29,6 +29,7 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "lib-acl/acl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -78,10 +79,19 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS expunged(mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
 	"  uid INTEGER NOT NULL, modseq INTEGER NOT NULL, PRIMARY KEY(mailbox, uid));"
 	"CREATE TABLE IF NOT EXISTS subscriptions(user TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY(user, name));"
+	/* The sharing index: identifier -> mailboxes whose ACL lets it look. */
+	"CREATE TABLE IF NOT EXISTS shares(ident TEXT NOT NULL, mailbox INTEGER NOT NULL REFERENCES mailboxes(id)"
+	"  ON DELETE CASCADE, PRIMARY KEY(ident, mailbox)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS shares_mailbox ON shares(mailbox);"
+	/* RFC 5464 metadata; mailbox 0 holds the server's entries. */
+	"CREATE TABLE IF NOT EXISTS metadata(mailbox INTEGER NOT NULL, user TEXT NOT NULL, entry TEXT NOT NULL,"
+	"  value BLOB NOT NULL, PRIMARY KEY(mailbox, user, entry)) WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '" SCHEMA_VERSION "');"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES('last_uidvalidity', '0');";
 
 #define S(st) ((struct sqlite_store *)(st))
+
+static int shares_write(struct sqlite_store *s, int64_t id, const char *acl);
 
 static int fail(struct sqlite_store *s, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -597,7 +607,7 @@ static int sq_mailbox_create(struct store *st, const char *name, const char *par
 			db_fail(s, "mailbox create");
 		goto fail;
 	}
-	if (tx_commit(s) < 0)
+	if (shares_write(s, sqlite3_last_insert_rowid(s->db), acl) < 0 || tx_commit(s) < 0)
 		goto fail;
 	str_free(&dir);
 	if (info != NULL && sq_mailbox_get(st, name, info) != 1)
@@ -634,20 +644,33 @@ static int remove_tree(const char *dir)
 static int sq_mailbox_delete(struct store *st, const struct mailbox_info *info)
 {
 	struct sqlite_store *s = S(st);
+	if (tx_begin(s) < 0)
+		return -1;
 	sqlite3_stmt *q = prep(s, "DELETE FROM mailboxes WHERE id = ?");
 	if (q == NULL)
-		return -1;
+		goto fail;
 	sqlite3_bind_int64(q, 1, info->id);
 	if (step_done(s, q, "mailbox delete") < 0)
-		return -1;
-	if (sqlite3_changes(s->db) == 0)
-		return fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", info->name);
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
+		fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", info->name);
+		goto fail;
+	}
+	q = prep(s, "DELETE FROM metadata WHERE mailbox = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, info->id);
+	if (step_done(s, q, "mailbox delete metadata") < 0 || tx_commit(s) < 0)
+		goto fail;
 	str_t dir = STR_INIT;
 	mailbox_dir(s, info->partition, info->uniqueid, &dir);
 	if (remove_tree(str_c(&dir)) < 0)
 		log_warn("store: could not remove all of %s: %s", str_c(&dir), strerror(errno));
 	str_free(&dir);
 	return 0;
+fail:
+	tx_rollback(s);
+	return -1;
 }
 
 static int sq_mailbox_rename(struct store *st, const char *oldname, const char *newname)
@@ -777,13 +800,123 @@ static int set_column(struct sqlite_store *s, sqlite3_stmt *q, int64_t id)
 	return 0;
 }
 
+/* Writes the sharing index rows of one mailbox (inside a transaction).
+ * "$NAME" and "group:NAME" are one identifier, kept as "group:NAME". */
+static int shares_write(struct sqlite_store *s, int64_t id, const char *acl)
+{
+	sqlite3_stmt *q = prep(s, "DELETE FROM shares WHERE mailbox = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	if (step_done(s, q, "shares") < 0)
+		return -1;
+	size_t at = 0;
+	str_t ident = STR_INIT, norm = STR_INIT;
+	acl_rights_t r;
+	int ret = 0;
+	while (ret == 0 && acl_next_entry(acl, &at, &ident, &r)) {
+		const char *name = str_c(&ident);
+		if (name[0] == '-' || !(r & ACL_L))
+			continue;
+		str_clear(&norm);
+		if (name[0] == '$')
+			str_printf(&norm, "group:%s", name + 1);
+		else
+			str_append(&norm, name);
+		q = prep(s, "INSERT OR IGNORE INTO shares(ident, mailbox) VALUES(?, ?)");
+		if (q == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_text(q, 1, str_c(&norm), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(q, 2, id);
+		ret = step_done(s, q, "shares");
+	}
+	str_free(&ident);
+	str_free(&norm);
+	return ret;
+}
+
 static int sq_mailbox_set_acl(struct store *st, int64_t id, const char *acl)
 {
 	struct sqlite_store *s = S(st);
+	if (tx_begin(s) < 0)
+		return -1;
 	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET acl = ? WHERE id = ?");
 	if (q != NULL)
 		sqlite3_bind_text(q, 1, acl, -1, SQLITE_STATIC);
-	return set_column(s, q, id);
+	if (set_column(s, q, id) < 0 || shares_write(s, id, acl) < 0 || tx_commit(s) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+static int sq_mailbox_list_shared(struct store *st, const char *const *idents,
+				  void (*cb)(const struct mailbox_info *, void *), void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	struct mailbox_info *all = NULL;
+	size_t n = 0;
+	int rc = SQLITE_DONE;
+	for (const char *const *id = idents; *id != NULL && rc == SQLITE_DONE; id++) {
+		sqlite3_stmt *q = prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE id IN "
+				       "(SELECT mailbox FROM shares WHERE ident = ?)");
+		if (q == NULL) {
+			rc = SQLITE_ERROR;
+			break;
+		}
+		sqlite3_bind_text(q, 1, *id, -1, SQLITE_STATIC);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			all = xrealloc(all, (n + 1) * sizeof(*all));
+			memset(&all[n], 0, sizeof(all[n]));
+			mbox_from_row(q, &all[n]);
+			n++;
+		}
+		sqlite3_reset(q);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rc == SQLITE_DONE)
+			cb(&all[i], ctx);
+		mailbox_info_free(&all[i]);
+	}
+	free(all);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "shared list");
+}
+
+static int sq_shares_rebuild(struct store *st)
+{
+	struct sqlite_store *s = S(st);
+	if (tx_begin(s) < 0)
+		return -1;
+	sqlite3_stmt *q = prep(s, "SELECT id, acl FROM mailboxes");
+	if (q == NULL)
+		goto fail;
+	int64_t *ids = NULL;
+	char **acls = NULL;
+	size_t n = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+		acls = xrealloc(acls, (n + 1) * sizeof(*acls));
+		ids[n] = sqlite3_column_int64(q, 0);
+		acls[n] = col_dup(q, 1);
+		n++;
+	}
+	sqlite3_reset(q);
+	int ret = exec(s, "DELETE FROM shares");
+	for (size_t i = 0; i < n; i++) {
+		if (ret == 0)
+			ret = shares_write(s, ids[i], acls[i]);
+		free(acls[i]);
+	}
+	free(ids);
+	free(acls);
+	if (ret < 0 || tx_commit(s) < 0)
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(s);
+	return -1;
 }
 
 static int sq_mailbox_set_specialuse(struct store *st, int64_t id, const char *su)
@@ -875,6 +1008,83 @@ static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r
 fail:
 	tx_rollback(s);
 	return -1;
+}
+
+/* ---------------------------------------------------------------- metadata */
+
+static int sq_metadata_set(struct store *st, int64_t mailbox, const char *user, const char *entry,
+			   const char *value, size_t value_len)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = value != NULL ?
+		prep(s, "INSERT OR REPLACE INTO metadata(mailbox, user, entry, value) VALUES(?, ?, ?, ?)") :
+		prep(s, "DELETE FROM metadata WHERE mailbox = ? AND user = ? AND entry = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mailbox);
+	sqlite3_bind_text(q, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, entry, -1, SQLITE_STATIC);
+	if (value != NULL)
+		sqlite3_bind_blob(q, 4, value, (int)value_len, SQLITE_STATIC);
+	return step_done(s, q, "metadata");
+}
+
+static int sq_metadata_list(struct store *st, int64_t mailbox, const char *user, const char *prefix,
+			    int depth, void (*cb)(const char *, const char *, size_t, void *), void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT entry, value FROM metadata WHERE mailbox = ?1 AND user = ?2 AND "
+			       "(entry = ?3 OR (entry > ?3 || '/' AND entry < ?3 || '0')) ORDER BY entry");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mailbox);
+	sqlite3_bind_text(q, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, prefix, -1, SQLITE_STATIC);
+	size_t plen = strlen(prefix);
+	str_t rows = STR_INIT;
+	int rc;
+	/* collect first: the callback may use the store */
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *e = (const char *)sqlite3_column_text(q, 0);
+		if (depth >= 0 && strlen(e) > plen) {
+			int levels = 0;
+			for (const char *p = e + plen; *p != '\0'; p++)
+				levels += *p == '/';
+			if (levels > depth)
+				continue;
+		}
+		uint32_t vlen = (uint32_t)sqlite3_column_bytes(q, 1);
+		str_append(&rows, e);
+		str_append_c(&rows, '\0');
+		str_append_n(&rows, &vlen, sizeof(vlen));
+		str_append_n(&rows, sqlite3_column_blob(q, 1), vlen);
+	}
+	sqlite3_reset(q);
+	for (size_t at = 0; rc == SQLITE_DONE && at < rows.len;) {
+		const char *e = rows.data + at;
+		at += strlen(e) + 1;
+		uint32_t vlen;
+		memcpy(&vlen, rows.data + at, sizeof(vlen));
+		at += sizeof(vlen);
+		cb(e, rows.data + at, vlen, ctx);
+		at += vlen;
+	}
+	str_free(&rows);
+	return rc == SQLITE_DONE ? 0 : db_fail(s, "metadata list");
+}
+
+static int sq_metadata_count(struct store *st, int64_t mailbox, unsigned *count_r)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = prep(s, "SELECT count(*) FROM metadata WHERE mailbox = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mailbox);
+	if (sqlite3_step(q) != SQLITE_ROW)
+		return db_fail(s, "metadata count");
+	*count_r = (unsigned)sqlite3_column_int(q, 0);
+	sqlite3_reset(q);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- subscriptions */
@@ -1588,10 +1798,15 @@ const struct store_backend store_sqlite_backend = {
 	.mailbox_rename = sq_mailbox_rename,
 	.mailbox_list = sq_mailbox_list,
 	.mailbox_set_acl = sq_mailbox_set_acl,
+	.mailbox_list_shared = sq_mailbox_list_shared,
+	.shares_rebuild = sq_shares_rebuild,
 	.mailbox_set_specialuse = sq_mailbox_set_specialuse,
 	.mailbox_set_sharedseen = sq_mailbox_set_sharedseen,
 	.mailbox_counts = sq_mailbox_counts,
 	.mailbox_claim_recent = sq_mailbox_claim_recent,
+	.metadata_set = sq_metadata_set,
+	.metadata_list = sq_metadata_list,
+	.metadata_count = sq_metadata_count,
 	.subscribe = sq_subscribe,
 	.subscriptions = sq_subscriptions,
 	.msg_append = sq_msg_append,

@@ -135,7 +135,17 @@ struct store_backend {
 	 * below it; prefix NULL lists all. Sorted by name. */
 	int (*mailbox_list)(struct store *st, const char *prefix,
 			    void (*cb)(const struct mailbox_info *info, void *ctx), void *ctx);
+	/* Sets the ACL and, in the same transaction, the sharing index: which
+	 * identifiers (a user, "group:NAME", "anyone", "authenticated") are
+	 * given the `l` right by a positive entry. */
 	int (*mailbox_set_acl)(struct store *st, int64_t id, const char *acl);
+	/* Mailboxes whose ACL gives `l` to one of `idents` (NULL-terminated),
+	 * from the sharing index: the cost follows the number of shares with
+	 * these identifiers, not the number of users or mailboxes. */
+	int (*mailbox_list_shared)(struct store *st, const char *const *idents,
+				   void (*cb)(const struct mailbox_info *info, void *ctx), void *ctx);
+	/* Rebuilds the sharing index from every ACL (used by reconstruct). */
+	int (*shares_rebuild)(struct store *st);
 	int (*mailbox_set_specialuse)(struct store *st, int64_t id, const char *specialuse);
 	int (*mailbox_set_sharedseen)(struct store *st, int64_t id, bool shared);
 	int (*mailbox_counts)(struct store *st, const struct mailbox_info *info, const char *user,
@@ -143,6 +153,18 @@ struct store_backend {
 	/* Claims UIDs above recentuid as \Recent for the caller; returns the old
 	 * value in *old_r. */
 	int (*mailbox_claim_recent)(struct store *st, int64_t id, uint32_t *old_r);
+
+	/* Mailbox metadata (RFC 5464): `user` "" for /shared entries, the
+	 * user's name for /private ones; mailbox id 0 is the server. value NULL
+	 * removes the entry. Entries are full names ("/shared/comment"). */
+	int (*metadata_set)(struct store *st, int64_t mailbox, const char *user, const char *entry,
+			    const char *value, size_t value_len);
+	/* Calls cb for the entries equal to `prefix` or below it ("prefix/..."),
+	 * at most `depth` levels below (-1: any). */
+	int (*metadata_list)(struct store *st, int64_t mailbox, const char *user, const char *prefix,
+			     int depth, void (*cb)(const char *entry, const char *value, size_t len, void *ctx),
+			     void *ctx);
+	int (*metadata_count)(struct store *st, int64_t mailbox, unsigned *count_r);
 
 	/* subscriptions */
 	int (*subscribe)(struct store *st, const char *user, const char *name, bool on);

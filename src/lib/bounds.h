@@ -46,6 +46,11 @@
 #define KEYWORD_MAX_LEN          100
 /* Seconds of delay before answering a failed login (`failedloginpause`). */
 #define FAILED_LOGIN_PAUSE_DEFAULT_SEC 3
+/* Mailbox metadata (RFC 5464): size of one value, entries per mailbox
+ * (shared and private together), length of an entry name. */
+#define METADATA_MAX_SIZE        (64 * 1024)
+#define METADATA_MAX_ENTRIES     100
+#define METADATA_MAX_NAME        256
 /* User and group names. */
 #define USER_NAME_MAX            128
 

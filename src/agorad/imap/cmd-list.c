@@ -132,6 +132,39 @@ static void collect_sub(const char *name, void *ctx)
 	lc->subs[lc->nsubs++] = xstrdup(name);
 }
 
+static bool any_pattern_matches(const char *ref, const struct imap_arg *pats, size_t npats,
+				const char *name, char sep)
+{
+	for (size_t p = 0; p < npats; p++) {
+		str_t full = STR_INIT;
+		str_append(&full, ref);
+		str_append(&full, pats[p].str);
+		bool m = pattern_match(str_c(&full), name, sep);
+		str_free(&full);
+		if (m)
+			return true;
+	}
+	return false;
+}
+
+/* Whether an existing mailbox below entry i matches too (entries are
+ * sorted, so its descendants follow it). */
+static bool descendant_matches(struct list_ctx *lc, size_t i, const char *ref,
+			       const struct imap_arg *pats, size_t npats, char sep)
+{
+	size_t n = strlen(lc->v[i].ext);
+	for (size_t k = i + 1; k < lc->n; k++) {
+		const char *d = lc->v[k].ext;
+		if (strncmp(d, lc->v[i].ext, n) != 0)
+			break;
+		if (d[n] != sep)
+			continue;
+		if (lc->v[k].exists && any_pattern_matches(ref, pats, npats, d, sep))
+			return true;
+	}
+	return false;
+}
+
 static int cmp_entry(const void *a, const void *b)
 {
 	return strcmp(((const struct entry *)a)->ext, ((const struct entry *)b)->ext);
@@ -146,8 +179,19 @@ static void list_run(struct imap_client *c, const char *tag, const char *ref,
 	const char *cmdname = lsub ? "LSUB" : "LIST";
 	char sep = c->ns.sep;
 	/* What this user can see: everything for an admin; otherwise their
-	 * own hierarchy and mailboxes whose ACL lets them look. */
-	ST->be->mailbox_list(ST, NULL, collect, &lc);
+	 * own hierarchy and what the sharing index says is shared with them,
+	 * their groups, or everyone. */
+	if (c->admin) {
+		ST->be->mailbox_list(ST, NULL, collect, &lc);
+	} else {
+		str_t own = STR_INIT;
+		str_printf(&own, "user.%s", c->user);
+		ST->be->mailbox_list(ST, str_c(&own), collect, &lc);
+		str_free(&own);
+		char **idents = client_share_idents(c);
+		ST->be->mailbox_list_shared(ST, (const char *const *)idents, collect, &lc);
+		store_strv_free(idents);
+	}
 	ST->be->subscriptions(ST, c->user, collect_sub, &lc);
 	for (size_t i = 0; i < lc.nsubs; i++) {
 		str_t ext = STR_INIT;
@@ -179,9 +223,11 @@ static void list_run(struct imap_client *c, const char *tag, const char *ref,
 			continue;
 		if (!e->exists && !e->children && !e->subscribed)
 			continue;
+		if (!e->exists && !e->subscribed && descendant_matches(&lc, i, ref, pats, npats, sep))
+			continue; /* the pattern reaches below it: no need to show the level */
 		str_t attrs = STR_INIT;
 		if (!e->exists)
-			str_append(&attrs, extended || !lsub ? " \\NonExistent" : " \\Noselect");
+			str_append(&attrs, extended ? " \\NonExistent" : " \\Noselect");
 		if (!lsub || ret_children) {
 			if (e->children)
 				str_append(&attrs, " \\HasChildren");

@@ -143,7 +143,7 @@ void client_close(struct imap_client *c, const char *bye)
 void client_capability(struct imap_client *c, str_t *out)
 {
 	str_append(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE "
-		   "CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE BINARY ESEARCH");
+		   "CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE BINARY ESEARCH ACL RIGHTS=kxten METADATA");
 	if (c->state == IMAP_NOAUTH) {
 		bool plain_ok = c->tls || server.plaintext_ok_without_tls;
 		if (server.ssl_ctx != NULL && !c->tls)
@@ -155,9 +155,28 @@ void client_capability(struct imap_client *c, str_t *out)
 	}
 }
 
+char **client_share_idents(struct imap_client *c)
+{
+	size_t ng = 0;
+	while (c->groups != NULL && c->groups[ng] != NULL)
+		ng++;
+	char **v = xcalloc(ng + 4, sizeof(char *));
+	size_t n = 0;
+	v[n++] = xstrdup(c->user);
+	for (size_t i = 0; i < ng; i++) {
+		str_t g = STR_INIT;
+		str_printf(&g, "group:%s", c->groups[i]);
+		v[n++] = str_steal(&g);
+	}
+	v[n++] = xstrdup("anyone");
+	if (!c->anonymous)
+		v[n++] = xstrdup("authenticated");
+	return v;
+}
+
 acl_rights_t client_rights(struct imap_client *c, const struct mailbox_info *mbox)
 {
-	struct acl_subject who = { c->user, (const char *const *)c->groups, true };
+	struct acl_subject who = { c->user, (const char *const *)c->groups, !c->anonymous };
 	acl_rights_t r = acl_rights_eval(mbox->acl, &who);
 	char *owner = mailbox_owner(mbox->name);
 	/* An owner can always see and administer their own mailboxes, an admin

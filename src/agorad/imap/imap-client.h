@@ -47,6 +47,7 @@ struct imap_client {
 	/* once authenticated */
 	char *user;
 	bool admin;
+	bool anonymous;             /* logged in as anonymous: only anyone/anonymous rights */
 	char **groups;
 	struct namespace ns;
 
@@ -76,6 +77,9 @@ acl_rights_t client_rights(struct imap_client *c, const struct mailbox_info *mbo
 int client_mailbox_lookup(struct imap_client *c, const char *extname, struct mailbox_info *info,
 			  str_t *internal);
 void client_capability(struct imap_client *c, str_t *out);
+/* The identifiers whose shares this user sees: the user, "group:NAME" for
+ * each group, "anyone", "authenticated". NULL-terminated, malloc'd. */
+char **client_share_idents(struct imap_client *c);
 /* After login: sets user, namespace, groups; autocreate. */
 int client_login_done(struct imap_client *c, const char *user);
 

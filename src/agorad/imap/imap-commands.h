@@ -42,6 +42,8 @@ imap_cmd_fn cmd_create, cmd_delete, cmd_rename, cmd_subscribe, cmd_unsubscribe, 
 imap_cmd_fn cmd_list, cmd_lsub;
 imap_cmd_fn cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check, cmd_expunge, cmd_idle;
 imap_cmd_fn cmd_append, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_search;
+imap_cmd_fn cmd_setacl, cmd_deleteacl, cmd_getacl, cmd_listrights, cmd_myrights;
+imap_cmd_fn cmd_getmetadata, cmd_setmetadata;
 
 void cmd_authenticate_continue(struct imap_client *c, const char *line);
 void cmd_idle_continue(struct imap_client *c, const char *line);
