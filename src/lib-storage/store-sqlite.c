@@ -26,6 +26,7 @@
  *   everyone in a sharedseen mailbox; any other reader's \Seen is a row in
  *   `seen`. */
 #include "lib-storage/store.h"
+#include "lib-storage/store-sqlite-private.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -40,21 +41,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define STMT_CACHE 64
-#define SCHEMA_VERSION "1"
-
-struct sqlite_store {
-	struct store store;
-	const struct config *cfg;
-	sqlite3 *db;
-	str_t error;
-	int errcode;
-	struct {
-		const char *sql;
-		sqlite3_stmt *stmt;
-	} cache[STMT_CACHE];
-};
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -83,20 +69,21 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS shares(ident TEXT NOT NULL, mailbox INTEGER NOT NULL REFERENCES mailboxes(id)"
 	"  ON DELETE CASCADE, PRIMARY KEY(ident, mailbox)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS shares_mailbox ON shares(mailbox);"
+	/* Quota roots with their usage, kept in step by every transaction that
+	 * adds or removes messages. */
+	"CREATE TABLE IF NOT EXISTS quota_roots(root TEXT PRIMARY KEY, storage_limit INTEGER,"
+	"  message_limit INTEGER, storage_used INTEGER NOT NULL DEFAULT 0,"
+	"  message_used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
 	/* RFC 5464 metadata; mailbox 0 holds the server's entries. */
 	"CREATE TABLE IF NOT EXISTS metadata(mailbox INTEGER NOT NULL, user TEXT NOT NULL, entry TEXT NOT NULL,"
 	"  value BLOB NOT NULL, PRIMARY KEY(mailbox, user, entry)) WITHOUT ROWID;"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', '" SCHEMA_VERSION "');"
 	"INSERT OR IGNORE INTO meta(key, value) VALUES('last_uidvalidity', '0');";
 
-#define S(st) ((struct sqlite_store *)(st))
 
 static int shares_write(struct sqlite_store *s, int64_t id, const char *acl);
 
-static int fail(struct sqlite_store *s, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct sqlite_store *s, int code, const char *fmt, ...)
+int sqlite_fail(struct sqlite_store *s, int code, const char *fmt, ...)
 {
 	va_list ap;
 	str_clear(&s->error);
@@ -109,14 +96,14 @@ static int fail(struct sqlite_store *s, int code, const char *fmt, ...)
 	return -1;
 }
 
-static int db_fail(struct sqlite_store *s, const char *what)
+int sqlite_db_fail(struct sqlite_store *s, const char *what)
 {
-	return fail(s, STORE_ERR_INTERNAL, "%s: %s", what, sqlite3_errmsg(s->db));
+	return sqlite_fail(s, STORE_ERR_INTERNAL, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
 /* Prepared statements are cached by the address of their SQL text, which
  * is always a string literal. */
-static sqlite3_stmt *prep(struct sqlite_store *s, const char *sql)
+sqlite3_stmt *sqlite_prep(struct sqlite_store *s, const char *sql)
 {
 	unsigned i;
 	for (i = 0; i < STMT_CACHE && s->cache[i].sql != NULL; i++) {
@@ -128,7 +115,7 @@ static sqlite3_stmt *prep(struct sqlite_store *s, const char *sql)
 	}
 	sqlite3_stmt *stmt;
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
-		db_fail(s, "prepare");
+		sqlite_db_fail(s, "prepare");
 		return NULL;
 	}
 	if (i < STMT_CACHE) {
@@ -157,7 +144,7 @@ static int exec(struct sqlite_store *s, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fail(s, STORE_ERR_INTERNAL, "%s: %s", sql, msg != NULL ? msg : "?");
+		sqlite_fail(s, STORE_ERR_INTERNAL, "%s: %s", sql, msg != NULL ? msg : "?");
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -188,13 +175,13 @@ static char *col_dup(sqlite3_stmt *st, int i)
 }
 
 /* Runs a statement that returns no rows. */
-static int step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
+int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
 		if (rc == SQLITE_CONSTRAINT)
-			return fail(s, STORE_ERR_EXISTS, "%s: already exists", what);
-		return db_fail(s, what);
+			return sqlite_fail(s, STORE_ERR_EXISTS, "%s: already exists", what);
+		return sqlite_db_fail(s, what);
 	}
 	return 0;
 }
@@ -288,7 +275,7 @@ static uint64_t sq_change_counter(struct store *st)
 {
 	struct sqlite_store *s = S(st);
 	reset_all(s);
-	sqlite3_stmt *q = prep(s, "PRAGMA data_version");
+	sqlite3_stmt *q = sqlite_prep(s, "PRAGMA data_version");
 	if (q == NULL || sqlite3_step(q) != SQLITE_ROW)
 		return 0;
 	uint64_t v = (uint64_t)sqlite3_column_int64(q, 0);
@@ -301,7 +288,7 @@ static uint64_t sq_change_counter(struct store *st)
 static int sq_user_add(struct store *st, const char *name, const char *hash)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "INSERT INTO users(name, hash, created) VALUES(?, ?, ?)");
+	sqlite3_stmt *q = sqlite_prep(s, "INSERT INTO users(name, hash, created) VALUES(?, ?, ?)");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
@@ -309,8 +296,8 @@ static int sq_user_add(struct store *st, const char *name, const char *hash)
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL));
 	if (sqlite3_step(q) != SQLITE_DONE) {
 		if (sqlite3_errcode(s->db) == SQLITE_CONSTRAINT)
-			return fail(s, STORE_ERR_EXISTS, "user %s already exists", name);
-		return db_fail(s, "user add");
+			return sqlite_fail(s, STORE_ERR_EXISTS, "user %s already exists", name);
+		return sqlite_db_fail(s, "user add");
 	}
 	return 0;
 }
@@ -318,15 +305,15 @@ static int sq_user_add(struct store *st, const char *name, const char *hash)
 static int sq_user_set_hash(struct store *st, const char *name, const char *hash)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "UPDATE users SET hash = ? WHERE name = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "UPDATE users SET hash = ? WHERE name = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-	if (step_done(s, q, "user passwd") < 0)
+	if (sqlite_step_done(s, q, "user passwd") < 0)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
-		return fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
 	return 0;
 }
 
@@ -335,27 +322,27 @@ static int sq_user_del(struct store *st, const char *name)
 	struct sqlite_store *s = S(st);
 	if (tx_begin(s) < 0)
 		return -1;
-	sqlite3_stmt *q = prep(s, "DELETE FROM users WHERE name = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "DELETE FROM users WHERE name = ?");
 	if (q == NULL)
 		goto fail;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	if (step_done(s, q, "user del") < 0)
+	if (sqlite_step_done(s, q, "user del") < 0)
 		goto fail;
 	if (sqlite3_changes(s->db) == 0) {
-		fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
+		sqlite_fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
 		goto fail;
 	}
-	q = prep(s, "DELETE FROM group_members WHERE member = ?");
+	q = sqlite_prep(s, "DELETE FROM group_members WHERE member = ?");
 	if (q == NULL)
 		goto fail;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	if (step_done(s, q, "user del groups") < 0)
+	if (sqlite_step_done(s, q, "user del groups") < 0)
 		goto fail;
-	q = prep(s, "DELETE FROM subscriptions WHERE user = ?");
+	q = sqlite_prep(s, "DELETE FROM subscriptions WHERE user = ?");
 	if (q == NULL)
 		goto fail;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	if (step_done(s, q, "user del subscriptions") < 0)
+	if (sqlite_step_done(s, q, "user del subscriptions") < 0)
 		goto fail;
 	return tx_commit(s);
 fail:
@@ -366,7 +353,7 @@ fail:
 static int sq_user_get(struct store *st, const char *name, str_t *hash)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT hash FROM users WHERE name = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT hash FROM users WHERE name = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
@@ -374,7 +361,7 @@ static int sq_user_get(struct store *st, const char *name, str_t *hash)
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)
-		return db_fail(s, "user get");
+		return sqlite_db_fail(s, "user get");
 	if (hash != NULL) {
 		str_clear(hash);
 		str_append(hash, (const char *)sqlite3_column_text(q, 0));
@@ -386,13 +373,13 @@ static int sq_user_get(struct store *st, const char *name, str_t *hash)
 static int sq_user_list(struct store *st, void (*cb)(const char *, void *), void *ctx)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT name FROM users ORDER BY name");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT name FROM users ORDER BY name");
 	if (q == NULL)
 		return -1;
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
 		cb((const char *)sqlite3_column_text(q, 0), ctx);
-	return rc == SQLITE_DONE ? 0 : db_fail(s, "user list");
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "user list");
 }
 
 static int sq_group_add(struct store *st, const char *name, const char *const *members)
@@ -400,19 +387,19 @@ static int sq_group_add(struct store *st, const char *name, const char *const *m
 	struct sqlite_store *s = S(st);
 	if (tx_begin(s) < 0)
 		return -1;
-	sqlite3_stmt *q = prep(s, "INSERT OR IGNORE INTO groups(name) VALUES(?)");
+	sqlite3_stmt *q = sqlite_prep(s, "INSERT OR IGNORE INTO groups(name) VALUES(?)");
 	if (q == NULL)
 		goto fail;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	if (step_done(s, q, "group add") < 0)
+	if (sqlite_step_done(s, q, "group add") < 0)
 		goto fail;
 	for (; members != NULL && *members != NULL; members++) {
-		q = prep(s, "INSERT OR IGNORE INTO group_members(grp, member) VALUES(?, ?)");
+		q = sqlite_prep(s, "INSERT OR IGNORE INTO group_members(grp, member) VALUES(?, ?)");
 		if (q == NULL)
 			goto fail;
 		sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, *members, -1, SQLITE_STATIC);
-		if (step_done(s, q, "group member add") < 0)
+		if (sqlite_step_done(s, q, "group member add") < 0)
 			goto fail;
 	}
 	return tx_commit(s);
@@ -424,21 +411,21 @@ fail:
 static int sq_group_del(struct store *st, const char *name)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "DELETE FROM groups WHERE name = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "DELETE FROM groups WHERE name = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	if (step_done(s, q, "group del") < 0)
+	if (sqlite_step_done(s, q, "group del") < 0)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
-		return fail(s, STORE_ERR_NOTFOUND, "no group %s", name);
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no group %s", name);
 	return 0;
 }
 
 static int sq_group_list(struct store *st, void (*cb)(const char *, const char *, void *), void *ctx)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT g.name, (SELECT group_concat(member, ' ') FROM "
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT g.name, (SELECT group_concat(member, ' ') FROM "
 			       "(SELECT member FROM group_members m WHERE m.grp = g.name ORDER BY member)) "
 			       "FROM groups g ORDER BY g.name");
 	if (q == NULL)
@@ -448,13 +435,13 @@ static int sq_group_list(struct store *st, void (*cb)(const char *, const char *
 		const char *m = (const char *)sqlite3_column_text(q, 1);
 		cb((const char *)sqlite3_column_text(q, 0), m != NULL ? m : "", ctx);
 	}
-	return rc == SQLITE_DONE ? 0 : db_fail(s, "group list");
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "group list");
 }
 
 static int sq_user_groups(struct store *st, const char *user, char ***groups_r)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT grp FROM group_members WHERE member = ? ORDER BY grp");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT grp FROM group_members WHERE member = ? ORDER BY grp");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
@@ -467,7 +454,7 @@ static int sq_user_groups(struct store *st, const char *user, char ***groups_r)
 		v[n] = NULL;
 	}
 	*groups_r = v;
-	return rc == SQLITE_DONE ? 0 : db_fail(s, "user groups");
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "user groups");
 }
 
 /* ---------------------------------------------------------------- mailboxes */
@@ -493,7 +480,7 @@ static void mbox_from_row(sqlite3_stmt *q, struct mailbox_info *info)
 static int sq_mailbox_get(struct store *st, const char *name, struct mailbox_info *info)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE name = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE name = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
@@ -501,7 +488,7 @@ static int sq_mailbox_get(struct store *st, const char *name, struct mailbox_inf
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)
-		return db_fail(s, "mailbox get");
+		return sqlite_db_fail(s, "mailbox get");
 	if (info != NULL) {
 		memset(info, 0, sizeof(*info));
 		mbox_from_row(q, info);
@@ -553,13 +540,13 @@ static int sq_mailbox_create(struct store *st, const char *name, const char *par
 {
 	struct sqlite_store *s = S(st);
 	if (partition_dir(s, partition) == NULL)
-		return fail(s, STORE_ERR_NOTFOUND, "no partition %s", partition);
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no partition %s", partition);
 	char uniqueid[33];
 	random_hex(uniqueid, 16);
 	str_t dir = STR_INIT;
 	mailbox_dir(s, partition, uniqueid, &dir);
 	if (mkdir_p(str_c(&dir), 0750) < 0) {
-		fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&dir), strerror(errno));
+		sqlite_fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&dir), strerror(errno));
 		str_free(&dir);
 		return -1;
 	}
@@ -567,9 +554,9 @@ static int sq_mailbox_create(struct store *st, const char *name, const char *par
 		goto fail_dir;
 	/* UIDVALIDITY: the clock, but strictly above every value given before,
 	 * so a mailbox re-created under an old name never repeats one. */
-	sqlite3_stmt *q = prep(s, "SELECT value FROM meta WHERE key = 'last_uidvalidity'");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT value FROM meta WHERE key = 'last_uidvalidity'");
 	if (q == NULL || sqlite3_step(q) != SQLITE_ROW) {
-		db_fail(s, "uidvalidity");
+		sqlite_db_fail(s, "uidvalidity");
 		goto fail;
 	}
 	long long last = sqlite3_column_int64(q, 0);
@@ -579,14 +566,14 @@ static int sq_mailbox_create(struct store *st, const char *name, const char *par
 		uv = last + 1;
 	if (uv > 0xffffffffLL)
 		uv = 1;
-	q = prep(s, "UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'");
+	q = sqlite_prep(s, "UPDATE meta SET value = ? WHERE key = 'last_uidvalidity'");
 	if (q == NULL)
 		goto fail;
 	sqlite3_bind_int64(q, 1, uv);
-	if (step_done(s, q, "uidvalidity") < 0)
+	if (sqlite_step_done(s, q, "uidvalidity") < 0)
 		goto fail;
 	char *owner = mailbox_owner(name);
-	q = prep(s, "INSERT INTO mailboxes(name, uniqueid, partition, acl, specialuse, owner, "
+	q = sqlite_prep(s, "INSERT INTO mailboxes(name, uniqueid, partition, acl, specialuse, owner, "
 		 "uidvalidity, uidnext, highestmodseq) VALUES(?, ?, ?, ?, ?, ?, ?, 1, 1)");
 	if (q == NULL) {
 		free(owner);
@@ -602,9 +589,9 @@ static int sq_mailbox_create(struct store *st, const char *name, const char *par
 	free(owner);
 	if (sqlite3_step(q) != SQLITE_DONE) {
 		if (sqlite3_errcode(s->db) == SQLITE_CONSTRAINT)
-			fail(s, STORE_ERR_EXISTS, "mailbox %s already exists", name);
+			sqlite_fail(s, STORE_ERR_EXISTS, "mailbox %s already exists", name);
 		else
-			db_fail(s, "mailbox create");
+			sqlite_db_fail(s, "mailbox create");
 		goto fail;
 	}
 	if (shares_write(s, sqlite3_last_insert_rowid(s->db), acl) < 0 || tx_commit(s) < 0)
@@ -646,21 +633,33 @@ static int sq_mailbox_delete(struct store *st, const struct mailbox_info *info)
 	struct sqlite_store *s = S(st);
 	if (tx_begin(s) < 0)
 		return -1;
-	sqlite3_stmt *q = prep(s, "DELETE FROM mailboxes WHERE id = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT coalesce(sum(size), 0), count(*) FROM messages WHERE mailbox = ?");
 	if (q == NULL)
 		goto fail;
 	sqlite3_bind_int64(q, 1, info->id);
-	if (step_done(s, q, "mailbox delete") < 0)
-		goto fail;
-	if (sqlite3_changes(s->db) == 0) {
-		fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", info->name);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		sqlite_db_fail(s, "mailbox delete usage");
 		goto fail;
 	}
-	q = prep(s, "DELETE FROM metadata WHERE mailbox = ?");
+	int64_t bytes = sqlite3_column_int64(q, 0), msgs = sqlite3_column_int64(q, 1);
+	sqlite3_reset(q);
+	if (msgs > 0 && sqlite_quota_charge(s, info->name, -bytes, -msgs, false) < 0)
+		goto fail;
+	q = sqlite_prep(s, "DELETE FROM mailboxes WHERE id = ?");
 	if (q == NULL)
 		goto fail;
 	sqlite3_bind_int64(q, 1, info->id);
-	if (step_done(s, q, "mailbox delete metadata") < 0 || tx_commit(s) < 0)
+	if (sqlite_step_done(s, q, "mailbox delete") < 0)
+		goto fail;
+	if (sqlite3_changes(s->db) == 0) {
+		sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", info->name);
+		goto fail;
+	}
+	q = sqlite_prep(s, "DELETE FROM metadata WHERE mailbox = ?");
+	if (q == NULL)
+		goto fail;
+	sqlite3_bind_int64(q, 1, info->id);
+	if (sqlite_step_done(s, q, "mailbox delete metadata") < 0 || tx_commit(s) < 0)
 		goto fail;
 	str_t dir = STR_INIT;
 	mailbox_dir(s, info->partition, info->uniqueid, &dir);
@@ -684,7 +683,7 @@ static int sq_mailbox_rename(struct store *st, const char *oldname, const char *
 	size_t n = 0;
 	int rc = SQLITE_ERROR;
 	int ret = -1;
-	sqlite3_stmt *q = prep(s, "SELECT id, name FROM mailboxes WHERE name = ?1 OR "
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT id, name FROM mailboxes WHERE name = ?1 OR "
 			       "(substr(name, 1, length(?1) + 1) = ?1 || '.') ORDER BY name");
 	if (q == NULL)
 		goto out;
@@ -698,11 +697,11 @@ static int sq_mailbox_rename(struct store *st, const char *oldname, const char *
 	}
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE) {
-		db_fail(s, "rename list");
+		sqlite_db_fail(s, "rename list");
 		goto out;
 	}
 	if (n == 0) {
-		fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", oldname);
+		sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", oldname);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -710,7 +709,7 @@ static int sq_mailbox_rename(struct store *st, const char *oldname, const char *
 		str_append(&nn, newname);
 		str_append(&nn, names[i] + oldlen);
 		char *owner = mailbox_owner(str_c(&nn));
-		q = prep(s, "UPDATE mailboxes SET name = ?, owner = ? WHERE id = ?");
+		q = sqlite_prep(s, "UPDATE mailboxes SET name = ?, owner = ? WHERE id = ?");
 		if (q == NULL) {
 			free(owner);
 			str_free(&nn);
@@ -724,20 +723,25 @@ static int sq_mailbox_rename(struct store *st, const char *oldname, const char *
 		str_free(&nn);
 		if (rc != SQLITE_DONE) {
 			if (sqlite3_errcode(s->db) == SQLITE_CONSTRAINT)
-				fail(s, STORE_ERR_EXISTS, "mailbox %s already exists", newname);
+				sqlite_fail(s, STORE_ERR_EXISTS, "mailbox %s already exists", newname);
 			else
-				db_fail(s, "rename");
+				sqlite_db_fail(s, "rename");
 			goto out;
 		}
 	}
 	/* Subscriptions follow the mailbox. */
-	q = prep(s, "UPDATE OR REPLACE subscriptions SET name = ?2 || substr(name, length(?1) + 1) "
+	q = sqlite_prep(s, "UPDATE OR REPLACE subscriptions SET name = ?2 || substr(name, length(?1) + 1) "
 		 "WHERE name = ?1 OR substr(name, 1, length(?1) + 1) = ?1 || '.'");
 	if (q == NULL)
 		goto out;
 	sqlite3_bind_text(q, 1, oldname, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, newname, -1, SQLITE_STATIC);
-	if (step_done(s, q, "rename subscriptions") < 0)
+	if (sqlite_step_done(s, q, "rename subscriptions") < 0)
+		goto out;
+	/* Roots named by the mailboxes move with them; messages may now be
+	 * under other roots. */
+	if (sqlite_quota_rename(s, oldname, newname) < 0 || sqlite_quota_refresh_under(s, oldname) < 0 ||
+	    sqlite_quota_refresh_under(s, newname) < 0)
 		goto out;
 	ret = tx_commit(s);
 out:
@@ -756,11 +760,11 @@ static int sq_mailbox_list(struct store *st, const char *prefix,
 	struct sqlite_store *s = S(st);
 	sqlite3_stmt *q;
 	if (prefix == NULL) {
-		q = prep(s, "SELECT " MBOX_COLS " FROM mailboxes ORDER BY name");
+		q = sqlite_prep(s, "SELECT " MBOX_COLS " FROM mailboxes ORDER BY name");
 	} else {
 		/* Range scan on the name index: the prefix itself and names
 		 * between "prefix." and "prefix/" ('/' follows '.' in ASCII). */
-		q = prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE name = ?1 OR "
+		q = sqlite_prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE name = ?1 OR "
 			 "(name > ?1 || '.' AND name < ?1 || '/') ORDER BY name");
 	}
 	if (q == NULL)
@@ -785,7 +789,7 @@ static int sq_mailbox_list(struct store *st, const char *prefix,
 		mailbox_info_free(&all[i]);
 	}
 	free(all);
-	return rc == SQLITE_DONE ? 0 : db_fail(s, "mailbox list");
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "mailbox list");
 }
 
 static int set_column(struct sqlite_store *s, sqlite3_stmt *q, int64_t id)
@@ -793,10 +797,10 @@ static int set_column(struct sqlite_store *s, sqlite3_stmt *q, int64_t id)
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 2, id);
-	if (step_done(s, q, "mailbox update") < 0)
+	if (sqlite_step_done(s, q, "mailbox update") < 0)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
-		return fail(s, STORE_ERR_NOTFOUND, "mailbox does not exist");
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox does not exist");
 	return 0;
 }
 
@@ -804,11 +808,11 @@ static int set_column(struct sqlite_store *s, sqlite3_stmt *q, int64_t id)
  * "$NAME" and "group:NAME" are one identifier, kept as "group:NAME". */
 static int shares_write(struct sqlite_store *s, int64_t id, const char *acl)
 {
-	sqlite3_stmt *q = prep(s, "DELETE FROM shares WHERE mailbox = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "DELETE FROM shares WHERE mailbox = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, id);
-	if (step_done(s, q, "shares") < 0)
+	if (sqlite_step_done(s, q, "shares") < 0)
 		return -1;
 	size_t at = 0;
 	str_t ident = STR_INIT, norm = STR_INIT;
@@ -823,14 +827,14 @@ static int shares_write(struct sqlite_store *s, int64_t id, const char *acl)
 			str_printf(&norm, "group:%s", name + 1);
 		else
 			str_append(&norm, name);
-		q = prep(s, "INSERT OR IGNORE INTO shares(ident, mailbox) VALUES(?, ?)");
+		q = sqlite_prep(s, "INSERT OR IGNORE INTO shares(ident, mailbox) VALUES(?, ?)");
 		if (q == NULL) {
 			ret = -1;
 			break;
 		}
 		sqlite3_bind_text(q, 1, str_c(&norm), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(q, 2, id);
-		ret = step_done(s, q, "shares");
+		ret = sqlite_step_done(s, q, "shares");
 	}
 	str_free(&ident);
 	str_free(&norm);
@@ -842,7 +846,7 @@ static int sq_mailbox_set_acl(struct store *st, int64_t id, const char *acl)
 	struct sqlite_store *s = S(st);
 	if (tx_begin(s) < 0)
 		return -1;
-	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET acl = ? WHERE id = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "UPDATE mailboxes SET acl = ? WHERE id = ?");
 	if (q != NULL)
 		sqlite3_bind_text(q, 1, acl, -1, SQLITE_STATIC);
 	if (set_column(s, q, id) < 0 || shares_write(s, id, acl) < 0 || tx_commit(s) < 0) {
@@ -860,7 +864,7 @@ static int sq_mailbox_list_shared(struct store *st, const char *const *idents,
 	size_t n = 0;
 	int rc = SQLITE_DONE;
 	for (const char *const *id = idents; *id != NULL && rc == SQLITE_DONE; id++) {
-		sqlite3_stmt *q = prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE id IN "
+		sqlite3_stmt *q = sqlite_prep(s, "SELECT " MBOX_COLS " FROM mailboxes WHERE id IN "
 				       "(SELECT mailbox FROM shares WHERE ident = ?)");
 		if (q == NULL) {
 			rc = SQLITE_ERROR;
@@ -881,7 +885,7 @@ static int sq_mailbox_list_shared(struct store *st, const char *const *idents,
 		mailbox_info_free(&all[i]);
 	}
 	free(all);
-	return rc == SQLITE_DONE ? 0 : db_fail(s, "shared list");
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "shared list");
 }
 
 static int sq_shares_rebuild(struct store *st)
@@ -889,7 +893,7 @@ static int sq_shares_rebuild(struct store *st)
 	struct sqlite_store *s = S(st);
 	if (tx_begin(s) < 0)
 		return -1;
-	sqlite3_stmt *q = prep(s, "SELECT id, acl FROM mailboxes");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT id, acl FROM mailboxes");
 	if (q == NULL)
 		goto fail;
 	int64_t *ids = NULL;
@@ -922,7 +926,7 @@ fail:
 static int sq_mailbox_set_specialuse(struct store *st, int64_t id, const char *su)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET specialuse = ? WHERE id = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "UPDATE mailboxes SET specialuse = ? WHERE id = ?");
 	if (q != NULL)
 		sqlite3_bind_text(q, 1, su, -1, SQLITE_STATIC);
 	return set_column(s, q, id);
@@ -931,7 +935,7 @@ static int sq_mailbox_set_specialuse(struct store *st, int64_t id, const char *s
 static int sq_mailbox_set_sharedseen(struct store *st, int64_t id, bool shared)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET sharedseen = ? WHERE id = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "UPDATE mailboxes SET sharedseen = ? WHERE id = ?");
 	if (q != NULL)
 		sqlite3_bind_int(q, 1, shared ? 1 : 0);
 	return set_column(s, q, id);
@@ -955,11 +959,11 @@ static int sq_mailbox_counts(struct store *st, const struct mailbox_info *mbox, 
 	sqlite3_stmt *q;
 	bool own = seen_in_flags(mbox, user);
 	if (own) {
-		q = prep(s, "SELECT count(*), coalesce(sum((flags & 8) = 0), 0), "
+		q = sqlite_prep(s, "SELECT count(*), coalesce(sum((flags & 8) = 0), 0), "
 			 "coalesce(sum(uid > (SELECT recentuid FROM mailboxes WHERE id = ?1)), 0), "
 			 "coalesce(sum(size), 0) FROM messages WHERE mailbox = ?1");
 	} else {
-		q = prep(s, "SELECT count(*), coalesce(sum(s.uid IS NULL), 0), "
+		q = sqlite_prep(s, "SELECT count(*), coalesce(sum(s.uid IS NULL), 0), "
 			 "coalesce(sum(m.uid > (SELECT recentuid FROM mailboxes WHERE id = ?1)), 0), "
 			 "coalesce(sum(m.size), 0) FROM messages m LEFT JOIN seen s "
 			 "ON s.mailbox = m.mailbox AND s.uid = m.uid AND s.user = ?2 WHERE m.mailbox = ?1");
@@ -970,7 +974,7 @@ static int sq_mailbox_counts(struct store *st, const struct mailbox_info *mbox, 
 	if (!own)
 		sqlite3_bind_text(q, 2, user, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_ROW)
-		return db_fail(s, "mailbox counts");
+		return sqlite_db_fail(s, "mailbox counts");
 	c->messages = (uint32_t)sqlite3_column_int64(q, 0);
 	c->unseen = (uint32_t)sqlite3_column_int64(q, 1);
 	c->recent = (uint32_t)sqlite3_column_int64(q, 2);
@@ -984,24 +988,24 @@ static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r
 	struct sqlite_store *s = S(st);
 	if (tx_begin(s) < 0)
 		return -1;
-	sqlite3_stmt *q = prep(s, "SELECT recentuid, uidnext FROM mailboxes WHERE id = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT recentuid, uidnext FROM mailboxes WHERE id = ?");
 	if (q == NULL)
 		goto fail;
 	sqlite3_bind_int64(q, 1, id);
 	if (sqlite3_step(q) != SQLITE_ROW) {
-		fail(s, STORE_ERR_NOTFOUND, "mailbox does not exist");
+		sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox does not exist");
 		goto fail;
 	}
 	*old_r = (uint32_t)sqlite3_column_int64(q, 0);
 	sqlite3_int64 last = sqlite3_column_int64(q, 1) - 1;
 	sqlite3_reset(q);
 	if ((sqlite3_int64)*old_r != last) {
-		q = prep(s, "UPDATE mailboxes SET recentuid = ? WHERE id = ?");
+		q = sqlite_prep(s, "UPDATE mailboxes SET recentuid = ? WHERE id = ?");
 		if (q == NULL)
 			goto fail;
 		sqlite3_bind_int64(q, 1, last);
 		sqlite3_bind_int64(q, 2, id);
-		if (step_done(s, q, "claim recent") < 0)
+		if (sqlite_step_done(s, q, "claim recent") < 0)
 			goto fail;
 	}
 	return tx_commit(s);
@@ -1017,8 +1021,8 @@ static int sq_metadata_set(struct store *st, int64_t mailbox, const char *user, 
 {
 	struct sqlite_store *s = S(st);
 	sqlite3_stmt *q = value != NULL ?
-		prep(s, "INSERT OR REPLACE INTO metadata(mailbox, user, entry, value) VALUES(?, ?, ?, ?)") :
-		prep(s, "DELETE FROM metadata WHERE mailbox = ? AND user = ? AND entry = ?");
+		sqlite_prep(s, "INSERT OR REPLACE INTO metadata(mailbox, user, entry, value) VALUES(?, ?, ?, ?)") :
+		sqlite_prep(s, "DELETE FROM metadata WHERE mailbox = ? AND user = ? AND entry = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, mailbox);
@@ -1026,14 +1030,14 @@ static int sq_metadata_set(struct store *st, int64_t mailbox, const char *user, 
 	sqlite3_bind_text(q, 3, entry, -1, SQLITE_STATIC);
 	if (value != NULL)
 		sqlite3_bind_blob(q, 4, value, (int)value_len, SQLITE_STATIC);
-	return step_done(s, q, "metadata");
+	return sqlite_step_done(s, q, "metadata");
 }
 
 static int sq_metadata_list(struct store *st, int64_t mailbox, const char *user, const char *prefix,
 			    int depth, void (*cb)(const char *, const char *, size_t, void *), void *ctx)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT entry, value FROM metadata WHERE mailbox = ?1 AND user = ?2 AND "
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT entry, value FROM metadata WHERE mailbox = ?1 AND user = ?2 AND "
 			       "(entry = ?3 OR (entry > ?3 || '/' AND entry < ?3 || '0')) ORDER BY entry");
 	if (q == NULL)
 		return -1;
@@ -1070,18 +1074,18 @@ static int sq_metadata_list(struct store *st, int64_t mailbox, const char *user,
 		at += vlen;
 	}
 	str_free(&rows);
-	return rc == SQLITE_DONE ? 0 : db_fail(s, "metadata list");
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "metadata list");
 }
 
 static int sq_metadata_count(struct store *st, int64_t mailbox, unsigned *count_r)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT count(*) FROM metadata WHERE mailbox = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT count(*) FROM metadata WHERE mailbox = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, mailbox);
 	if (sqlite3_step(q) != SQLITE_ROW)
-		return db_fail(s, "metadata count");
+		return sqlite_db_fail(s, "metadata count");
 	*count_r = (unsigned)sqlite3_column_int(q, 0);
 	sqlite3_reset(q);
 	return 0;
@@ -1092,23 +1096,23 @@ static int sq_metadata_count(struct store *st, int64_t mailbox, unsigned *count_
 static int sq_subscribe(struct store *st, const char *user, const char *name, bool on)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = on ? prep(s, "INSERT OR IGNORE INTO subscriptions(user, name) VALUES(?, ?)")
-			     : prep(s, "DELETE FROM subscriptions WHERE user = ? AND name = ?");
+	sqlite3_stmt *q = on ? sqlite_prep(s, "INSERT OR IGNORE INTO subscriptions(user, name) VALUES(?, ?)")
+			     : sqlite_prep(s, "DELETE FROM subscriptions WHERE user = ? AND name = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-	if (step_done(s, q, "subscribe") < 0)
+	if (sqlite_step_done(s, q, "subscribe") < 0)
 		return -1;
 	if (!on && sqlite3_changes(s->db) == 0)
-		return fail(s, STORE_ERR_NOTFOUND, "not subscribed to %s", name);
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "not subscribed to %s", name);
 	return 0;
 }
 
 static int sq_subscriptions(struct store *st, const char *user, void (*cb)(const char *, void *), void *ctx)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT name FROM subscriptions WHERE user = ? ORDER BY name");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT name FROM subscriptions WHERE user = ? ORDER BY name");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC);
@@ -1126,7 +1130,7 @@ static int sq_subscriptions(struct store *st, const char *user, void (*cb)(const
 		free(names[i]);
 	}
 	free(names);
-	return rc == SQLITE_DONE ? 0 : db_fail(s, "subscriptions");
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "subscriptions");
 }
 
 /* ---------------------------------------------------------------- messages */
@@ -1136,13 +1140,13 @@ static int sq_tmpfile_create(struct store *st, const char *partition, str_t *pat
 	struct sqlite_store *s = S(st);
 	const char *dir = partition_dir(s, partition);
 	if (dir == NULL)
-		return fail(s, STORE_ERR_NOTFOUND, "no partition %s", partition);
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no partition %s", partition);
 	char guid[33];
 	random_hex(guid, 16);
 	str_clear(path_r);
 	str_printf(path_r, "%s/tmp", dir);
 	if (mkdir_p(str_c(path_r), 0750) < 0)
-		return fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(path_r), strerror(errno));
+		return sqlite_fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(path_r), strerror(errno));
 	str_printf(path_r, "/%s", guid);
 	return 0;
 }
@@ -1156,13 +1160,13 @@ static const char *path_basename(const char *p)
 /* Bumps highestmodseq and returns the new value; inside a transaction. */
 static int next_modseq(struct sqlite_store *s, int64_t mbox_id, uint64_t *modseq_r)
 {
-	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 "
+	sqlite3_stmt *q = sqlite_prep(s, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 "
 			       "WHERE id = ? RETURNING highestmodseq");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, mbox_id);
 	if (sqlite3_step(q) != SQLITE_ROW)
-		return fail(s, STORE_ERR_NOTFOUND, "mailbox vanished");
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox vanished");
 	*modseq_r = (uint64_t)sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
 	return 0;
@@ -1171,31 +1175,31 @@ static int next_modseq(struct sqlite_store *s, int64_t mbox_id, uint64_t *modseq
 /* Takes the next UID; inside a transaction. */
 static int next_uid(struct sqlite_store *s, int64_t mbox_id, uint32_t *uid_r)
 {
-	sqlite3_stmt *q = prep(s, "UPDATE mailboxes SET uidnext = uidnext + 1 "
+	sqlite3_stmt *q = sqlite_prep(s, "UPDATE mailboxes SET uidnext = uidnext + 1 "
 			       "WHERE id = ? RETURNING uidnext - 1");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, mbox_id);
 	if (sqlite3_step(q) != SQLITE_ROW)
-		return fail(s, STORE_ERR_NOTFOUND, "mailbox vanished");
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox vanished");
 	sqlite3_int64 uid = sqlite3_column_int64(q, 0);
 	sqlite3_reset(q);
 	if (uid >= 0xffffffffLL)
-		return fail(s, STORE_ERR_LIMIT, "the mailbox has run out of UIDs");
+		return sqlite_fail(s, STORE_ERR_LIMIT, "the mailbox has run out of UIDs");
 	*uid_r = (uint32_t)uid;
 	return 0;
 }
 
 static int insert_seen(struct sqlite_store *s, int64_t mbox, const char *user, uint32_t uid, bool on)
 {
-	sqlite3_stmt *q = on ? prep(s, "INSERT OR IGNORE INTO seen(mailbox, user, uid) VALUES(?, ?, ?)")
-			     : prep(s, "DELETE FROM seen WHERE mailbox = ? AND user = ? AND uid = ?");
+	sqlite3_stmt *q = on ? sqlite_prep(s, "INSERT OR IGNORE INTO seen(mailbox, user, uid) VALUES(?, ?, ?)")
+			     : sqlite_prep(s, "DELETE FROM seen WHERE mailbox = ? AND user = ? AND uid = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, mbox);
 	sqlite3_bind_text(q, 2, user, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, uid);
-	return step_done(s, q, "seen");
+	return sqlite_step_done(s, q, "seen");
 }
 
 static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, const char *user,
@@ -1209,7 +1213,7 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	/* The file reaches its final name, durably, before the row exists. */
 	if (mkdir_p(str_c(&dir), 0750) < 0 || rename(m->tmp_path, str_c(&final)) < 0 ||
 	    fsync_dir(str_c(&dir)) < 0) {
-		fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&final), strerror(errno));
+		sqlite_fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&final), strerror(errno));
 		goto fail_file;
 	}
 	bool own_seen = seen_in_flags(mbox, user);
@@ -1217,7 +1221,7 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 		goto fail_file;
 	if (next_uid(s, mbox->id, uid_r) < 0 || next_modseq(s, mbox->id, modseq_r) < 0)
 		goto fail;
-	sqlite3_stmt *q = prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, "
+	sqlite3_stmt *q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, "
 			       "sentdate, flags, keywords, modseq, envelope, bodystructure, body) "
 			       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (q == NULL)
@@ -1238,7 +1242,9 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	sqlite3_bind_text(q, 11, m->envelope, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 12, m->bodystructure, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 13, m->body, -1, SQLITE_STATIC);
-	if (step_done(s, q, "append") < 0)
+	if (sqlite_step_done(s, q, "append") < 0)
+		goto fail;
+	if (sqlite_quota_charge(s, mbox->name, (int64_t)m->size, 1, true) < 0)
 		goto fail;
 	if (!own_seen && (m->flags & MSG_SEEN) && insert_seen(s, mbox->id, user, *uid_r, true) < 0)
 		goto fail;
@@ -1264,10 +1270,10 @@ static int sq_msg_list(struct store *st, const struct mailbox_info *mbox, const 
 	bool own = seen_in_flags(mbox, user);
 	sqlite3_stmt *q;
 	if (own) {
-		q = prep(s, "SELECT uid, flags, keywords, modseq FROM messages "
+		q = sqlite_prep(s, "SELECT uid, flags, keywords, modseq FROM messages "
 			 "WHERE mailbox = ?1 AND modseq > ?2 ORDER BY uid");
 	} else {
-		q = prep(s, "SELECT m.uid, (m.flags & ~8) | (CASE WHEN s.uid IS NULL THEN 0 ELSE 8 END), "
+		q = sqlite_prep(s, "SELECT m.uid, (m.flags & ~8) | (CASE WHEN s.uid IS NULL THEN 0 ELSE 8 END), "
 			 "m.keywords, m.modseq FROM messages m LEFT JOIN seen s ON s.mailbox = m.mailbox "
 			 "AND s.uid = m.uid AND s.user = ?3 WHERE m.mailbox = ?1 AND m.modseq > ?2 ORDER BY m.uid");
 	}
@@ -1294,7 +1300,7 @@ static int sq_msg_list(struct store *st, const struct mailbox_info *mbox, const 
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE) {
 		msg_rec_free_array(recs, n);
-		return db_fail(s, "message list");
+		return sqlite_db_fail(s, "message list");
 	}
 	*recs_r = recs;
 	*count_r = n;
@@ -1305,7 +1311,7 @@ static int sq_msg_expunged_since(struct store *st, int64_t mbox_id, uint64_t sin
 				 uint32_t **uids_r, size_t *count_r)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ? ORDER BY uid");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ? ORDER BY uid");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, mbox_id);
@@ -1320,7 +1326,7 @@ static int sq_msg_expunged_since(struct store *st, int64_t mbox_id, uint64_t sin
 	sqlite3_reset(q);
 	if (rc != SQLITE_DONE) {
 		free(uids);
-		return db_fail(s, "expunged list");
+		return sqlite_db_fail(s, "expunged list");
 	}
 	*uids_r = uids;
 	*count_r = n;
@@ -1331,7 +1337,7 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 			 struct msg_detail *d)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = prep(s, "SELECT size, internaldate, tz, sentdate, guid, envelope, "
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT size, internaldate, tz, sentdate, guid, envelope, "
 			       "bodystructure, body FROM messages WHERE mailbox = ? AND uid = ?");
 	if (q == NULL)
 		return -1;
@@ -1341,7 +1347,7 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc != SQLITE_ROW)
-		return db_fail(s, "message detail");
+		return sqlite_db_fail(s, "message detail");
 	memset(d, 0, sizeof(*d));
 	d->uid = uid;
 	d->size = (uint64_t)sqlite3_column_int64(q, 0);
@@ -1441,9 +1447,9 @@ static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox,
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *q;
 		if (own) {
-			q = prep(s, "SELECT flags, keywords, modseq FROM messages WHERE mailbox = ?1 AND uid = ?2");
+			q = sqlite_prep(s, "SELECT flags, keywords, modseq FROM messages WHERE mailbox = ?1 AND uid = ?2");
 		} else {
-			q = prep(s, "SELECT (m.flags & ~8) | (CASE WHEN s.uid IS NULL THEN 0 ELSE 8 END), "
+			q = sqlite_prep(s, "SELECT (m.flags & ~8) | (CASE WHEN s.uid IS NULL THEN 0 ELSE 8 END), "
 				 "m.keywords, m.modseq FROM messages m LEFT JOIN seen s ON s.mailbox = m.mailbox "
 				 "AND s.uid = m.uid AND s.user = ?3 WHERE m.mailbox = ?1 AND m.uid = ?2");
 		}
@@ -1457,7 +1463,7 @@ static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox,
 		if (rc == SQLITE_DONE)
 			continue; /* expunged meanwhile */
 		if (rc != SQLITE_ROW) {
-			db_fail(s, "store flags read");
+			sqlite_db_fail(s, "store flags read");
 			goto fail;
 		}
 		uint32_t oldf = (uint32_t)sqlite3_column_int(q, 0);
@@ -1494,8 +1500,8 @@ static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox,
 				goto fail;
 			}
 		}
-		q = own ? prep(s, "UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?")
-			: prep(s, "UPDATE messages SET flags = (flags & 8) | (? & ~8), keywords = ?, modseq = ? "
+		q = own ? sqlite_prep(s, "UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox = ? AND uid = ?")
+			: sqlite_prep(s, "UPDATE messages SET flags = (flags & 8) | (? & ~8), keywords = ?, modseq = ? "
 			       "WHERE mailbox = ? AND uid = ?");
 		if (q == NULL) {
 			free(newk);
@@ -1506,7 +1512,7 @@ static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox,
 		sqlite3_bind_int64(q, 3, (sqlite3_int64)modseq);
 		sqlite3_bind_int64(q, 4, mbox->id);
 		sqlite3_bind_int64(q, 5, uids[i]);
-		if (step_done(s, q, "store flags") < 0) {
+		if (sqlite_step_done(s, q, "store flags") < 0) {
 			free(newk);
 			goto fail;
 		}
@@ -1542,44 +1548,47 @@ static int expunge_rows(struct sqlite_store *s, const struct mailbox_info *mbox,
 	if (next_modseq(s, mbox->id, &modseq) < 0)
 		return -1;
 	str_t dir = STR_INIT;
+	int64_t freed_bytes = 0, freed_msgs = 0;
 	mailbox_dir(s, mbox->partition, mbox->uniqueid, &dir);
 	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *q = prep(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ? RETURNING guid");
+		sqlite3_stmt *q = sqlite_prep(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ? RETURNING guid, size");
 		if (q == NULL)
 			goto fail;
 		sqlite3_bind_int64(q, 1, mbox->id);
 		sqlite3_bind_int64(q, 2, uids[i]);
 		int rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW) {
+			freed_bytes += sqlite3_column_int64(q, 1);
+			freed_msgs++;
 			str_printf(files, "%s/%s", str_c(&dir), (const char *)sqlite3_column_text(q, 0));
 			str_append_c(files, '\0');
 			rc = sqlite3_step(q);
 		}
 		sqlite3_reset(q);
 		if (rc != SQLITE_DONE) {
-			db_fail(s, "expunge");
+			sqlite_db_fail(s, "expunge");
 			goto fail;
 		}
 		if (sqlite3_changes(s->db) == 0)
 			continue;
-		q = prep(s, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?, ?, ?)");
+		q = sqlite_prep(s, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?, ?, ?)");
 		if (q == NULL)
 			goto fail;
 		sqlite3_bind_int64(q, 1, mbox->id);
 		sqlite3_bind_int64(q, 2, uids[i]);
 		sqlite3_bind_int64(q, 3, (sqlite3_int64)modseq);
-		if (step_done(s, q, "expunge record") < 0)
+		if (sqlite_step_done(s, q, "expunge record") < 0)
 			goto fail;
-		q = prep(s, "DELETE FROM seen WHERE mailbox = ? AND uid = ?");
+		q = sqlite_prep(s, "DELETE FROM seen WHERE mailbox = ? AND uid = ?");
 		if (q == NULL)
 			goto fail;
 		sqlite3_bind_int64(q, 1, mbox->id);
 		sqlite3_bind_int64(q, 2, uids[i]);
-		if (step_done(s, q, "expunge seen") < 0)
+		if (sqlite_step_done(s, q, "expunge seen") < 0)
 			goto fail;
 	}
 	str_free(&dir);
-	return 0;
+	return freed_msgs > 0 ? sqlite_quota_charge(s, mbox->name, -freed_bytes, -freed_msgs, false) : 0;
 fail:
 	str_free(&dir);
 	return -1;
@@ -1655,13 +1664,13 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 	size_t i;
 
 	if (mkdir_p(str_c(&dstdir), 0750) < 0) {
-		fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&dstdir), strerror(errno));
+		sqlite_fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&dstdir), strerror(errno));
 		goto out;
 	}
 	/* Files first (hard links; a copy across partitions), then one
 	 * transaction for every row. */
 	for (i = 0; i < n; i++) {
-		sqlite3_stmt *q = prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
+		sqlite3_stmt *q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
 		if (q == NULL)
 			goto out;
 		sqlite3_bind_int64(q, 1, src->id);
@@ -1682,7 +1691,7 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		if (r < 0 && errno == EXDEV)
 			r = copy_file(str_c(&from), str_c(&to));
 		if (r < 0) {
-			fail(s, STORE_ERR_INTERNAL, "copy %s: %s", str_c(&from), strerror(errno));
+			sqlite_fail(s, STORE_ERR_INTERNAL, "copy %s: %s", str_c(&from), strerror(errno));
 			str_free(&from);
 			str_free(&to);
 			goto out;
@@ -1694,12 +1703,13 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		str_free(&to);
 	}
 	if (fsync_dir(str_c(&dstdir)) < 0) {
-		fail(s, STORE_ERR_INTERNAL, "fsync %s: %s", str_c(&dstdir), strerror(errno));
+		sqlite_fail(s, STORE_ERR_INTERNAL, "fsync %s: %s", str_c(&dstdir), strerror(errno));
 		goto out;
 	}
 	if (tx_begin(s) < 0)
 		goto out;
 	uint64_t modseq;
+	int64_t copied_bytes = 0, copied_msgs = 0;
 	if (next_modseq(s, dst->id, &modseq) < 0)
 		goto fail_tx;
 	for (i = 0; i < n; i++) {
@@ -1709,16 +1719,16 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 			goto fail_tx;
 		sqlite3_stmt *q;
 		if (own_src) {
-			q = prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
+			q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
 				 "flags, keywords, modseq, envelope, bodystructure, body) SELECT ?1, ?2, ?3, size, "
 				 "internaldate, tz, sentdate, flags, keywords, ?4, envelope, bodystructure, body "
-				 "FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags");
+				 "FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags, size");
 		} else {
-			q = prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
+			q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
 				 "flags, keywords, modseq, envelope, bodystructure, body) SELECT ?1, ?2, ?3, size, "
 				 "internaldate, tz, sentdate, (flags & ~8) | (CASE WHEN EXISTS(SELECT 1 FROM seen "
 				 "WHERE mailbox = ?5 AND uid = ?6 AND user = ?7) THEN 8 ELSE 0 END), keywords, ?4, "
-				 "envelope, bodystructure, body FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags");
+				 "envelope, bodystructure, body FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags, size");
 		}
 		if (q == NULL)
 			goto fail_tx;
@@ -1732,26 +1742,34 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 			sqlite3_bind_text(q, 7, user, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(q);
 		uint32_t f = rc == SQLITE_ROW ? (uint32_t)sqlite3_column_int(q, 0) : 0;
+		if (rc == SQLITE_ROW) {
+			copied_bytes += sqlite3_column_int64(q, 1);
+			copied_msgs++;
+		}
 		if (rc == SQLITE_ROW)
 			rc = sqlite3_step(q);
 		sqlite3_reset(q);
 		if (rc != SQLITE_DONE) {
-			db_fail(s, "copy");
+			sqlite_db_fail(s, "copy");
 			goto fail_tx;
 		}
 		if (!own_dst && (f & MSG_SEEN)) {
 			/* The copier's \Seen is theirs alone in the target. */
-			q = prep(s, "UPDATE messages SET flags = flags & ~8 WHERE mailbox = ? AND uid = ?");
+			q = sqlite_prep(s, "UPDATE messages SET flags = flags & ~8 WHERE mailbox = ? AND uid = ?");
 			if (q == NULL)
 				goto fail_tx;
 			sqlite3_bind_int64(q, 1, dst->id);
 			sqlite3_bind_int64(q, 2, new_uids[i]);
-			if (step_done(s, q, "copy seen") < 0 ||
+			if (sqlite_step_done(s, q, "copy seen") < 0 ||
 			    insert_seen(s, dst->id, user, new_uids[i], true) < 0)
 				goto fail_tx;
 		}
 	}
+	/* A move gives back the source's usage first, so a move inside one
+	 * quota root costs nothing. */
 	if (move && expunge_rows(s, src, uids, n, &files) < 0)
+		goto fail_tx;
+	if (sqlite_quota_charge(s, dst->name, copied_bytes, copied_msgs, true) < 0)
 		goto fail_tx;
 	if (tx_commit(s) < 0)
 		goto fail_tx;
@@ -1804,6 +1822,11 @@ const struct store_backend store_sqlite_backend = {
 	.mailbox_set_sharedseen = sq_mailbox_set_sharedseen,
 	.mailbox_counts = sq_mailbox_counts,
 	.mailbox_claim_recent = sq_mailbox_claim_recent,
+	.quota_get = sqlite_quota_get,
+	.quota_set = sqlite_quota_set,
+	.quota_root_of = sqlite_quota_root_of,
+	.quota_list = sqlite_quota_list,
+	.quota_verify = sqlite_quota_verify,
 	.metadata_set = sq_metadata_set,
 	.metadata_list = sq_metadata_list,
 	.metadata_count = sq_metadata_count,

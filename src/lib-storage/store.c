@@ -107,3 +107,9 @@ int store_give_to_user(const struct config *cfg, str_t *err)
 		str_printf(err, "cannot give the store to %s: %s", user, strerror(errno));
 	return o.ret;
 }
+
+void quota_info_free(struct quota_info *q)
+{
+	free(q->root);
+	memset(q, 0, sizeof(*q));
+}

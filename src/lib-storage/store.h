@@ -38,6 +38,7 @@ enum store_errcode {
 	STORE_ERR_NOTFOUND,     /* no such mailbox or user */
 	STORE_ERR_INUSE,        /* e.g. a mailbox with children that cannot go */
 	STORE_ERR_LIMIT,        /* a store limit was reached */
+	STORE_ERR_OVERQUOTA,    /* the change would pass a quota limit */
 };
 
 struct mailbox_info {
@@ -95,6 +96,17 @@ enum flag_op { FLAG_SET, FLAG_ADD, FLAG_REMOVE };
 struct mailbox_counts {
 	uint32_t messages, unseen, recent;
 	uint64_t size;
+};
+
+/* A quota root (as in Cyrus: a root on user.bob covers all his folders
+ * unless a folder has a root of its own). Limits: STORAGE in KiB, MESSAGE
+ * in messages, -1 for none. Usage is kept in bytes and messages. */
+struct quota_info {
+	char *root;
+	int64_t storage_limit;
+	int64_t message_limit;
+	uint64_t storage_used;
+	uint64_t message_used;
 };
 
 struct user_info {
@@ -166,6 +178,19 @@ struct store_backend {
 			     void *ctx);
 	int (*metadata_count)(struct store *st, int64_t mailbox, unsigned *count_r);
 
+	/* quotas */
+	int (*quota_get)(struct store *st, const char *root, struct quota_info *q); /* three-way */
+	/* Creates or changes a root; both limits -1 removes it. Usage is
+	 * computed from the messages in the same transaction. */
+	int (*quota_set)(struct store *st, const char *root, int64_t storage_limit, int64_t message_limit);
+	/* The root that covers a mailbox: three-way, name in root_r. */
+	int (*quota_root_of)(struct store *st, const char *mailbox, str_t *root_r);
+	int (*quota_list)(struct store *st, void (*cb)(const struct quota_info *q, void *ctx), void *ctx);
+	/* Recomputes a root's usage from its messages; with fix=true stores it.
+	 * Reports the stored and the computed usage. */
+	int (*quota_verify)(struct store *st, const char *root, bool fix, struct quota_info *stored,
+			    struct quota_info *computed);
+
 	/* subscriptions */
 	int (*subscribe)(struct store *st, const char *user, const char *name, bool on);
 	int (*subscriptions)(struct store *st, const char *user,
@@ -222,6 +247,7 @@ void mailbox_info_free(struct mailbox_info *info);
 void msg_rec_free_array(struct msg_rec *recs, size_t count);
 void msg_detail_free(struct msg_detail *d);
 void store_strv_free(char **v);
+void quota_info_free(struct quota_info *q);
 
 /* Owner of an internal name: "bob" for "user.bob" and "user.bob.X", NULL
  * for shared mailboxes. Returned malloc'd. */

@@ -47,6 +47,9 @@ static const struct key_def keys[] = {
 	{ "failedloginpause", K_DURATION_S, STR(FAILED_LOGIN_PAUSE_DEFAULT_SEC), "Delay before answering a failed login, in seconds." },
 	{ "imap_max_bad_commands", K_INT, STR(IMAP_MAX_BAD_COMMANDS), "Bad commands in a row after which the server says BYE and closes the connection." },
 	{ "autocreate_quota", K_INT, "-1", "When 0 or more, a user's INBOX is created on first login; the value is its storage quota in KiB (0: no limit). -1 turns autocreation off." },
+	{ "autocreate_quota_messages", K_INT, "0", "MESSAGE quota of a user's INBOX created by autocreate; 0: no limit." },
+	{ "quotawarn", K_INT, "90", "Percentage of a quota past which a session selecting or appending to the mailbox gets an [ALERT]." },
+	{ "lmtp_over_quota_perm_failure", K_BOOL, "no", "Over quota, LMTP answers 552 5.2.2 (permanent) instead of 452 4.2.2 (the sender's MTA retries)." },
 	{ "defaultacl", K_STR, "anyone lrs", "ACL of a new top-level shared mailbox: identifier and rights pairs." },
 	{ "postuser", K_STR, NULL, "Local part that addresses shared mailboxes over LMTP: `postuser+shared.box@domain`." },
 };

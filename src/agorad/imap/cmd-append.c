@@ -88,6 +88,7 @@ int cmd_append(struct imap_client *c, const struct imap_command *cmd,
 		goto out;
 	}
 	worker_changed();
+	quota_warn(c, info.name);
 	imap_command_ok(c, cmd->tag, true, "[APPENDUID %u %u] APPEND completed", info.uidvalidity, new_uid);
 out:
 	mailbox_info_free(&info);

@@ -12,9 +12,6 @@
 
 #define ST (worker->store)
 
-int status_items(struct imap_client *c, const struct mailbox_info *info,
-		 const struct imap_arg *items, size_t n, str_t *out);
-
 /* IMAP wildcard match: '*' matches anything, '%' anything but the
  * separator. INBOX matches case-insensitively. */
 static bool wild_match(const char *pat, const char *name, char sep)

@@ -324,11 +324,6 @@ int cmd_unsubscribe(struct imap_client *c, const struct imap_command *cmd,
 	return subscribe(c, cmd, args, nargs, false);
 }
 
-/* Appends "MESSAGES 3 UNSEEN 1 ..." for the requested items; -1 when an
- * item is unknown. Shared with LIST-STATUS. */
-int status_items(struct imap_client *c, const struct mailbox_info *info,
-		 const struct imap_arg *items, size_t n, str_t *out);
-
 int status_items(struct imap_client *c, const struct mailbox_info *info,
 		 const struct imap_arg *items, size_t n, str_t *out)
 {

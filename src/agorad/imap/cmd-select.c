@@ -69,6 +69,7 @@ static int select_common(struct imap_client *c, const struct imap_command *cmd,
 	client_send(c, "* OK [UIDVALIDITY %u] UIDs valid", sel->info.uidvalidity);
 	client_send(c, "* OK [UIDNEXT %u] Predicted next UID", sel->info.uidnext);
 	client_send(c, "* OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)sel->info.highestmodseq);
+	quota_warn(c, sel->info.name);
 	client_tagged(c, cmd->tag, "OK", "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
 		      examine ? "EXAMINE" : "SELECT");
 	return 0;

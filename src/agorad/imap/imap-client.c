@@ -3,6 +3,7 @@
 #include "agorad/imap/imap-selected.h"
 #include "agorad/server.h"
 #include "agorad/worker.h"
+#include "agorad/autocreate.h"
 #include "lib/bounds.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -112,6 +113,9 @@ void client_store_error(struct imap_client *c, const char *tag)
 	case STORE_ERR_NOTFOUND:
 		client_tagged(c, tag, "NO", "[NONEXISTENT] Mailbox does not exist");
 		break;
+	case STORE_ERR_OVERQUOTA:
+		client_tagged(c, tag, "NO", "[OVERQUOTA] Quota exceeded");
+		break;
 	case STORE_ERR_LIMIT:
 		client_tagged(c, tag, "NO", "[LIMIT] %s", st->be->error(st));
 		break;
@@ -143,7 +147,8 @@ void client_close(struct imap_client *c, const char *bye)
 void client_capability(struct imap_client *c, str_t *out)
 {
 	str_append(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE "
-		   "CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE BINARY ESEARCH ACL RIGHTS=kxten METADATA");
+		   "CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE BINARY ESEARCH ACL RIGHTS=kxten METADATA "
+		   "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE QUOTASET");
 	if (c->state == IMAP_NOAUTH) {
 		bool plain_ok = c->tls || server.plaintext_ok_without_tls;
 		if (server.ssl_ctx != NULL && !c->tls)
@@ -209,26 +214,6 @@ out:
 	return ret;
 }
 
-static void autocreate_inbox(struct imap_client *c)
-{
-	long long quota = config_int(server.cfg, "autocreate_quota");
-	if (quota < 0)
-		return;
-	str_t name = STR_INIT, acl = STR_INIT;
-	str_printf(&name, "user.%s", c->user);
-	struct store *st = worker->store;
-	if (st->be->mailbox_get(st, str_c(&name), NULL) == 0) {
-		acl_entry_set("", c->user, ACL_ALL, false, &acl);
-		if (st->be->mailbox_create(st, str_c(&name), config_str(server.cfg, "defaultpartition"),
-					   str_c(&acl), NULL, NULL) == 0)
-			log_info("autocreate: created %s on first login", str_c(&name));
-		else if (st->be->errcode(st) != STORE_ERR_EXISTS)
-			log_error("autocreate: %s: %s", str_c(&name), st->be->error(st));
-	}
-	str_free(&name);
-	str_free(&acl);
-}
-
 int client_login_done(struct imap_client *c, const char *user)
 {
 	unsigned max = (unsigned)config_int(server.cfg, "maxlogins_per_user");
@@ -242,7 +227,7 @@ int client_login_done(struct imap_client *c, const char *user)
 	c->state = IMAP_AUTH;
 	imap_framer_deinit(&c->framer);
 	imap_framer_init(&c->framer, IMAP_MAX_LINE);
-	autocreate_inbox(c);
+	autocreate_inbox(user, "login");
 	log_info("login user=%s addr=%s mech=%s tls=%s", user, c->addr,
 		 c->auth_mech != NULL ? c->auth_mech : "LOGIN", c->tls ? "yes" : "no");
 	arm_timeout(c);

@@ -44,6 +44,7 @@ imap_cmd_fn cmd_select, cmd_examine, cmd_close, cmd_unselect, cmd_check, cmd_exp
 imap_cmd_fn cmd_append, cmd_fetch, cmd_store, cmd_copy, cmd_move, cmd_search;
 imap_cmd_fn cmd_setacl, cmd_deleteacl, cmd_getacl, cmd_listrights, cmd_myrights;
 imap_cmd_fn cmd_getmetadata, cmd_setmetadata;
+imap_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 
 void cmd_authenticate_continue(struct imap_client *c, const char *line);
 void cmd_idle_continue(struct imap_client *c, const char *line);
@@ -52,5 +53,17 @@ void cmd_idle_continue(struct imap_client *c, const char *line);
 const char *arg_string(const struct imap_arg *a);
 /* A mailbox name argument, validated as modified UTF-7. */
 const char *arg_mailbox(const struct imap_arg *a);
+
+struct mailbox_info;
+struct quota_info;
+/* STATUS items ("MESSAGES 3 UNSEEN 1 ...") for STATUS and LIST-STATUS;
+ * -1 when an item is unknown, -2 on a store error. */
+int status_items(struct imap_client *c, const struct mailbox_info *info,
+		 const struct imap_arg *items, size_t n, str_t *out);
+/* "* QUOTA root (STORAGE used limit MESSAGE used limit)" for the resources
+ * that have a limit. */
+void quota_send(struct imap_client *c, const char *extroot, const struct quota_info *q);
+/* `quotawarn`: an [ALERT] when the mailbox's quota root is nearly full. */
+void quota_warn(struct imap_client *c, const char *mailbox);
 
 #endif

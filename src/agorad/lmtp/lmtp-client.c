@@ -140,7 +140,14 @@ static void deliver(struct lmtp_client *c)
 		if (got != 1) {
 			reply(c, got == 0 ? "550 5.1.1 <%s> User unknown" : "451 4.3.0 <%s> Temporary failure", r->address);
 		} else if (message_store_append(&info, r->user, msg.data, msg.len, now, tz, 0, NULL, &uid) < 0) {
-			reply(c, "451 4.3.0 <%s> Temporary failure storing the message", r->address);
+			if (st->be->errcode(st) == STORE_ERR_OVERQUOTA) {
+				if (config_bool(server.cfg, "lmtp_over_quota_perm_failure"))
+					reply(c, "552 5.2.2 <%s> Over quota", r->address);
+				else
+					reply(c, "452 4.2.2 <%s> Over quota", r->address);
+			} else {
+				reply(c, "451 4.3.0 <%s> Temporary failure storing the message", r->address);
+			}
 		} else {
 			log_info("lmtp: delivered to %s (%s uid %u) size=%zu", r->address, r->mailbox, uid, msg.len);
 			reply(c, "250 2.1.5 <%s> Delivered", r->address);

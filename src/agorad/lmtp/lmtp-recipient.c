@@ -1,6 +1,7 @@
 #include "agorad/lmtp/lmtp-recipient.h"
 #include "agorad/server.h"
 #include "agorad/worker.h"
+#include "agorad/autocreate.h"
 #include "lib/bounds.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -19,18 +20,6 @@ static acl_rights_t poster_rights(const struct mailbox_info *info)
 {
 	struct acl_subject who = { "anonymous", NULL, false };
 	return acl_rights_eval(info->acl, &who);
-}
-
-static void autocreate(const char *user, const char *name)
-{
-	if (config_int(server.cfg, "autocreate_quota") < 0)
-		return;
-	str_t acl = STR_INIT;
-	acl_entry_set("", user, ACL_ALL, false, &acl);
-	if (ST->be->mailbox_create(ST, name, config_str(server.cfg, "defaultpartition"), str_c(&acl),
-				   NULL, NULL) == 0)
-		log_info("autocreate: created %s on first delivery", name);
-	str_free(&acl);
 }
 
 enum rcpt_result lmtp_recipient_resolve(const char *address, str_t *mailbox, str_t *user)
@@ -87,7 +76,7 @@ enum rcpt_result lmtp_recipient_resolve(const char *address, str_t *mailbox, str
 	str_append(user, local);
 	r = ST->be->mailbox_get(ST, str_c(mailbox), NULL);
 	if (r == 0) {
-		autocreate(local, str_c(mailbox));
+		autocreate_inbox(local, "delivery");
 		r = ST->be->mailbox_get(ST, str_c(mailbox), NULL);
 	}
 	if (r < 0) {

@@ -1,0 +1,52 @@
+/* Shared between the files of the SQLite backend; nothing outside
+ * lib-storage includes this. */
+#ifndef AGORA_STORE_SQLITE_PRIVATE_H
+#define AGORA_STORE_SQLITE_PRIVATE_H
+
+#include "lib-storage/store.h"
+
+#include <sqlite3.h>
+
+#define STMT_CACHE 64
+#define SCHEMA_VERSION "1"
+
+struct sqlite_store {
+	struct store store;
+	const struct config *cfg;
+	sqlite3 *db;
+	str_t error;
+	int errcode;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[STMT_CACHE];
+};
+
+#define S(st) ((struct sqlite_store *)(st))
+
+int sqlite_fail(struct sqlite_store *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int sqlite_db_fail(struct sqlite_store *s, const char *what);
+/* A cached prepared statement for a string-literal SQL text, reset. */
+sqlite3_stmt *sqlite_prep(struct sqlite_store *s, const char *sql);
+int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
+
+/* store-sqlite-quota.c: called inside the transactions that change usage. */
+/* Adds (or with negative values, removes) usage to the quota root of
+ * `mailbox`; with check=true refuses (STORE_ERR_OVERQUOTA) an increase that
+ * would pass a limit. */
+int sqlite_quota_charge(struct sqlite_store *s, const char *mailbox, int64_t bytes, int64_t messages,
+			bool check);
+/* Recomputes the usage of the roots that cover `name` or anything below
+ * it, after mailboxes moved between roots (rename, delete). */
+int sqlite_quota_refresh_under(struct sqlite_store *s, const char *name);
+int sqlite_quota_rename(struct sqlite_store *s, const char *oldname, const char *newname);
+
+/* The quota operations of the backend table. */
+int sqlite_quota_get(struct store *st, const char *root, struct quota_info *q);
+int sqlite_quota_set(struct store *st, const char *root, int64_t storage_limit, int64_t message_limit);
+int sqlite_quota_root_of(struct store *st, const char *mailbox, str_t *root_r);
+int sqlite_quota_list(struct store *st, void (*cb)(const struct quota_info *q, void *ctx), void *ctx);
+int sqlite_quota_verify(struct store *st, const char *root, bool fix, struct quota_info *stored,
+			struct quota_info *computed);
+
+#endif
