@@ -9,13 +9,14 @@
 static const struct cmd_family *const families[] = {
 	&cmd_user_family,
 	&cmd_group_family,
+	&cmd_quota_family,
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
 static void print_entry(FILE *f, const struct cmd_family *fam, const struct cmd_entry *e)
 {
 	char left[80];
-	snprintf(left, sizeof(left), "%s %s%s%s", fam->name, e->name,
+	snprintf(left, sizeof(left), "%s%s%s%s%s", fam->name, e->name[0] != '\0' ? " " : "", e->name,
 		 e->args_usage[0] != '\0' ? " " : "", e->args_usage);
 	fprintf(f, "  %-28s %s", left, e->summary);
 	if (e->alias != NULL)
@@ -94,7 +95,7 @@ static int run(const char *config_path, const struct cmd_entry *e, int argc, cha
 	status = e->exec(&ctx, argc, argv);
 out:
 	store_close(&ctx.store);
-	{
+	if (ctx.cfg != NULL) {
 		/* The server runs as `user`: files created here as root are
 		 * handed over. */
 		str_t owner_err = STR_INIT;
@@ -123,6 +124,8 @@ int cmd_dispatch(const char *config_path, int argc, char **argv)
 		print_usage(stderr);
 		return CMD_BAD_INPUT;
 	}
+	if (fam->entries[0].name[0] == '\0' && (argc < 2 || find_entry(fam, argv[1]) == NULL))
+		return run(config_path, &fam->entries[0], argc - 1, argv + 1);
 	if (argc < 2) {
 		cmd_bad_input("%s: missing subcommand", fam->name);
 		print_family(stderr, fam);

@@ -48,6 +48,9 @@ struct cmd_family {
 
 extern const struct cmd_family cmd_user_family;
 extern const struct cmd_family cmd_group_family;
+/* A family whose first entry is named "" runs that entry when no known
+ * subcommand follows (`agora quota -f`). */
+extern const struct cmd_family cmd_quota_family;
 
 /* Parses COMMAND SUBCOMMAND ARGS... and runs it; returns the exit status. */
 int cmd_dispatch(const char *config_path, int argc, char **argv);
