@@ -16,6 +16,7 @@ struct sqlite_store {
 	sqlite3 *db;
 	str_t error;
 	int errcode;
+	unsigned dedup_inserts;
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;

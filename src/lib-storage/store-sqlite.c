@@ -74,6 +74,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS quota_roots(root TEXT PRIMARY KEY, storage_limit INTEGER,"
 	"  message_limit INTEGER, storage_used INTEGER NOT NULL DEFAULT 0,"
 	"  message_used INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	/* Duplicate suppression of deliveries: (mailbox, Message-ID). */
+	"CREATE TABLE IF NOT EXISTS deliveries(mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	"  message_id TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY(mailbox, message_id)) WITHOUT ROWID;"
 	/* RFC 5464 metadata; mailbox 0 holds the server's entries. */
 	"CREATE TABLE IF NOT EXISTS metadata(mailbox INTEGER NOT NULL, user TEXT NOT NULL, entry TEXT NOT NULL,"
 	"  value BLOB NOT NULL, PRIMARY KEY(mailbox, user, entry)) WITHOUT ROWID;"
@@ -1246,6 +1249,31 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 		goto fail;
 	if (sqlite_quota_charge(s, mbox->name, (int64_t)m->size, 1, true) < 0)
 		goto fail;
+	if (m->dedup_id != NULL) {
+		q = sqlite_prep(s, "INSERT INTO deliveries(mailbox, message_id, time) VALUES(?, ?, ?)");
+		if (q == NULL)
+			goto fail;
+		sqlite3_bind_int64(q, 1, mbox->id);
+		sqlite3_bind_text(q, 2, m->dedup_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL));
+		if (sqlite3_step(q) != SQLITE_DONE) {
+			if (sqlite3_errcode(s->db) == SQLITE_CONSTRAINT)
+				sqlite_fail(s, STORE_ERR_DUPLICATE, "%s was delivered to %s before", m->dedup_id, mbox->name);
+			else
+				sqlite_db_fail(s, "deliveries");
+			goto fail;
+		}
+		/* Remembered for three days, as long as an MTA retries; pruned
+		 * now and then so the table stays small. */
+		if ((++s->dedup_inserts & 255) == 0) {
+			q = sqlite_prep(s, "DELETE FROM deliveries WHERE time < ?");
+			if (q == NULL)
+				goto fail;
+			sqlite3_bind_int64(q, 1, (sqlite3_int64)time(NULL) - 3 * 86400);
+			if (sqlite_step_done(s, q, "deliveries prune") < 0)
+				goto fail;
+		}
+	}
 	if (!own_seen && (m->flags & MSG_SEEN) && insert_seen(s, mbox->id, user, *uid_r, true) < 0)
 		goto fail;
 	if (tx_commit(s) < 0)

@@ -39,6 +39,7 @@ enum store_errcode {
 	STORE_ERR_INUSE,        /* e.g. a mailbox with children that cannot go */
 	STORE_ERR_LIMIT,        /* a store limit was reached */
 	STORE_ERR_OVERQUOTA,    /* the change would pass a quota limit */
+	STORE_ERR_DUPLICATE,    /* this Message-ID was delivered to this mailbox already */
 };
 
 struct mailbox_info {
@@ -89,6 +90,10 @@ struct new_msg {
 	const char *envelope;
 	const char *bodystructure;
 	const char *body;
+	/* Delivery's duplicate suppression: a Message-ID recorded with the
+	 * mailbox in the same transaction; a second one fails with
+	 * STORE_ERR_DUPLICATE and stores nothing. NULL: no check. */
+	const char *dedup_id;
 };
 
 enum flag_op { FLAG_SET, FLAG_ADD, FLAG_REMOVE };

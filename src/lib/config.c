@@ -49,6 +49,7 @@ static const struct key_def keys[] = {
 	{ "autocreate_quota", K_INT, "-1", "When 0 or more, a user's INBOX is created on first login; the value is its storage quota in KiB (0: no limit). -1 turns autocreation off." },
 	{ "autocreate_quota_messages", K_INT, "0", "MESSAGE quota of a user's INBOX created by autocreate; 0: no limit." },
 	{ "quotawarn", K_INT, "90", "Percentage of a quota past which a session selecting or appending to the mailbox gets an [ALERT]." },
+	{ "duplicatesuppression", K_BOOL, "yes", "A message delivered again to the same mailbox with the same Message-ID (within three days) is accepted and not stored twice." },
 	{ "lmtp_over_quota_perm_failure", K_BOOL, "no", "Over quota, LMTP answers 552 5.2.2 (permanent) instead of 452 4.2.2 (the sender's MTA retries)." },
 	{ "defaultacl", K_STR, "anyone lrs", "ACL of a new top-level shared mailbox: identifier and rights pairs." },
 	{ "postuser", K_STR, NULL, "Local part that addresses shared mailboxes over LMTP: `postuser+shared.box@domain`." },

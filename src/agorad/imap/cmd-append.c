@@ -3,7 +3,8 @@
 #include "agorad/imap/imap-client.h"
 #include "agorad/imap/imap-flags.h"
 #include "agorad/worker.h"
-#include "agorad/message-store.h"
+#include "agorad/server.h"
+#include "lib-deliver/message-store.h"
 #include "lib-imap/imap-date.h"
 #include "lib-storage/store.h"
 
@@ -83,7 +84,7 @@ int cmd_append(struct imap_client *c, const struct imap_command *cmd,
 		goto out;
 	}
 	uint32_t new_uid;
-	if (message_store_append(&info, c->user, msg->str, msg->len, date, tz, flags, str_c(&kw), &new_uid) < 0) {
+	if (message_store_append(ST, &info, c->user, msg->str, msg->len, date, tz, flags, str_c(&kw), &new_uid) < 0) {
 		client_store_error(c, cmd->tag);
 		goto out;
 	}

@@ -3,7 +3,7 @@
 #include "agorad/imap/imap-selected.h"
 #include "agorad/server.h"
 #include "agorad/worker.h"
-#include "agorad/autocreate.h"
+#include "lib-deliver/autocreate.h"
 #include "lib/bounds.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -227,7 +227,7 @@ int client_login_done(struct imap_client *c, const char *user)
 	c->state = IMAP_AUTH;
 	imap_framer_deinit(&c->framer);
 	imap_framer_init(&c->framer, IMAP_MAX_LINE);
-	autocreate_inbox(user, "login");
+	autocreate_inbox(worker->store, server.cfg, user, "login");
 	log_info("login user=%s addr=%s mech=%s tls=%s", user, c->addr,
 		 c->auth_mech != NULL ? c->auth_mech : "LOGIN", c->tls ? "yes" : "no");
 	arm_timeout(c);

@@ -1,6 +1,6 @@
 #include "agorad/lmtp/lmtp-client.h"
-#include "agorad/lmtp/lmtp-recipient.h"
-#include "agorad/message-store.h"
+#include "lib-deliver/recipient.h"
+#include "lib-deliver/message-store.h"
 #include "agorad/server.h"
 #include "agorad/worker.h"
 #include "lib/config.h"
@@ -122,6 +122,10 @@ static char *parse_path(const char *arg, const char **params_r)
 	return addr;
 }
 
+/* The message is written and fsynced once; every further recipient's
+ * mailbox gets a hard link of that file (a copy only across partitions).
+ * Return-Path is always added; Delivered-To only with a single recipient,
+ * since one file serves them all. */
 static void deliver(struct lmtp_client *c)
 {
 	struct store *st = worker->store;
@@ -129,33 +133,65 @@ static void deliver(struct lmtp_client *c)
 	struct tm tm;
 	localtime_r(&now, &tm);
 	int tz = (int)(tm.tm_gmtoff / 60);
+	bool dedup = config_bool(server.cfg, "duplicatesuppression");
+	str_t msg = STR_INIT, first = STR_INIT;
+	str_printf(&msg, "Return-Path: <%s>\r\n", c->from);
+	if (c->nrcpts == 1)
+		str_printf(&msg, "Delivered-To: %s\r\n", c->rcpts[0].address);
+	str_append_n(&msg, c->data.data, c->data.len);
+	struct message_prepared prep;
+	message_prepare(&prep, msg.data, msg.len);
 	for (size_t i = 0; i < c->nrcpts; i++) {
 		struct rcpt *r = &c->rcpts[i];
-		str_t msg = STR_INIT;
-		str_printf(&msg, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", c->from, r->address);
-		str_append_n(&msg, c->data.data, c->data.len);
 		struct mailbox_info info;
-		int got = st->be->mailbox_get(st, r->mailbox, &info);
+		str_t tmp = STR_INIT;
 		uint32_t uid;
+		int got = st->be->mailbox_get(st, r->mailbox, &info);
 		if (got != 1) {
-			reply(c, got == 0 ? "550 5.1.1 <%s> User unknown" : "451 4.3.0 <%s> Temporary failure", r->address);
-		} else if (message_store_append(&info, r->user, msg.data, msg.len, now, tz, 0, NULL, &uid) < 0) {
-			if (st->be->errcode(st) == STORE_ERR_OVERQUOTA) {
-				if (config_bool(server.cfg, "lmtp_over_quota_perm_failure"))
-					reply(c, "552 5.2.2 <%s> Over quota", r->address);
-				else
-					reply(c, "452 4.2.2 <%s> Over quota", r->address);
-			} else {
-				reply(c, "451 4.3.0 <%s> Temporary failure storing the message", r->address);
-			}
-		} else {
+			reply(c, got == 0 ? "550 5.1.1 <%s> User unknown" : "451 4.3.0 <%s> Temporary failure",
+			      r->address);
+			str_free(&tmp);
+			continue;
+		}
+		int ret = -1;
+		if (first.len > 0 && st->be->tmpfile_create(st, info.partition, &tmp) == 0 &&
+		    link(str_c(&first), str_c(&tmp)) == 0)
+			ret = 0;
+		else if (message_file_write(st, info.partition, msg.data, msg.len, &tmp) == 0)
+			ret = 0;
+		if (ret == 0 && first.len == 0) {
+			/* Keep one link to make the others from. */
+			str_t keep = STR_INIT;
+			if (st->be->tmpfile_create(st, info.partition, &keep) == 0 &&
+			    link(str_c(&tmp), str_c(&keep)) == 0)
+				str_append(&first, str_c(&keep));
+			str_free(&keep);
+		}
+		if (ret == 0)
+			ret = message_store_file(st, &info, r->user, str_c(&tmp), &prep, now, tz, 0, NULL,
+						 dedup, &uid);
+		if (ret == 0) {
 			log_info("lmtp: delivered to %s (%s uid %u) size=%zu", r->address, r->mailbox, uid, msg.len);
 			reply(c, "250 2.1.5 <%s> Delivered", r->address);
+		} else if (st->be->errcode(st) == STORE_ERR_DUPLICATE) {
+			log_info("lmtp: duplicate of %s to %s suppressed", prep.message_id, r->mailbox);
+			reply(c, "250 2.1.5 <%s> Delivered (duplicate suppressed)", r->address);
+		} else if (st->be->errcode(st) == STORE_ERR_OVERQUOTA) {
+			if (config_bool(server.cfg, "lmtp_over_quota_perm_failure"))
+				reply(c, "552 5.2.2 <%s> Over quota", r->address);
+			else
+				reply(c, "452 4.2.2 <%s> Over quota", r->address);
+		} else {
+			reply(c, "451 4.3.0 <%s> Temporary failure storing the message", r->address);
 		}
-		if (got == 1)
-			mailbox_info_free(&info);
-		str_free(&msg);
+		mailbox_info_free(&info);
+		str_free(&tmp);
 	}
+	if (first.len > 0)
+		unlink(str_c(&first));
+	message_prepared_free(&prep);
+	str_free(&msg);
+	str_free(&first);
 	worker_changed();
 }
 
@@ -242,7 +278,7 @@ static void handle_command(struct lmtp_client *c, char *line)
 			return;
 		}
 		str_t mbox = STR_INIT, user = STR_INIT;
-		switch (lmtp_recipient_resolve(to, &mbox, &user)) {
+		switch (recipient_resolve(worker->store, server.cfg, to, &mbox, &user)) {
 		case RCPT_OK:
 			c->rcpts = xrealloc(c->rcpts, (c->nrcpts + 1) * sizeof(*c->rcpts));
 			c->rcpts[c->nrcpts].address = to;

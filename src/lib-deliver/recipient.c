@@ -1,7 +1,5 @@
-#include "agorad/lmtp/lmtp-recipient.h"
-#include "agorad/server.h"
-#include "agorad/worker.h"
-#include "agorad/autocreate.h"
+#include "lib-deliver/recipient.h"
+#include "lib-deliver/autocreate.h"
 #include "lib/bounds.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -13,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ST (worker->store)
+#define ST st
 
 /* The rights of the poster: anyone, not authenticated. */
 static acl_rights_t poster_rights(const struct mailbox_info *info)
@@ -22,7 +20,8 @@ static acl_rights_t poster_rights(const struct mailbox_info *info)
 	return acl_rights_eval(info->acl, &who);
 }
 
-enum rcpt_result lmtp_recipient_resolve(const char *address, str_t *mailbox, str_t *user)
+enum rcpt_result recipient_resolve(struct store *st, const struct config *cfg, const char *address,
+				   str_t *mailbox, str_t *user)
 {
 	str_clear(mailbox);
 	str_clear(user);
@@ -35,7 +34,7 @@ enum rcpt_result lmtp_recipient_resolve(const char *address, str_t *mailbox, str
 	if (detail != NULL)
 		*detail++ = '\0';
 	enum rcpt_result ret = RCPT_UNKNOWN;
-	const char *postuser = config_str(server.cfg, "postuser");
+	const char *postuser = config_str(cfg, "postuser");
 	struct mailbox_info info;
 	int r;
 	if (postuser != NULL && postuser[0] != '\0' && strcmp(local, postuser) == 0) {
@@ -62,7 +61,7 @@ enum rcpt_result lmtp_recipient_resolve(const char *address, str_t *mailbox, str
 		goto out;
 	}
 	for (char *p = local; *p != '\0'; p++) {
-		if ((unsigned char)*p <= ' ' || (*p == '.' && !config_bool(server.cfg, "unixhierarchysep")))
+		if ((unsigned char)*p <= ' ' || (*p == '.' && !config_bool(cfg, "unixhierarchysep")))
 			goto out;
 	}
 	r = ST->be->user_get(ST, local, NULL);
@@ -76,7 +75,7 @@ enum rcpt_result lmtp_recipient_resolve(const char *address, str_t *mailbox, str
 	str_append(user, local);
 	r = ST->be->mailbox_get(ST, str_c(mailbox), NULL);
 	if (r == 0) {
-		autocreate_inbox(local, "delivery");
+		autocreate_inbox(st, cfg, local, "delivery");
 		r = ST->be->mailbox_get(ST, str_c(mailbox), NULL);
 	}
 	if (r < 0) {

@@ -1,16 +1,13 @@
-#include "agorad/autocreate.h"
-#include "agorad/server.h"
-#include "agorad/worker.h"
+#include "lib-deliver/autocreate.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/str.h"
 #include "lib-acl/acl.h"
 #include "lib-storage/store.h"
 
-int autocreate_inbox(const char *user, const char *why)
+int autocreate_inbox(struct store *st, const struct config *cfg, const char *user, const char *why)
 {
-	struct store *st = worker->store;
-	long long quota = config_int(server.cfg, "autocreate_quota");
+	long long quota = config_int(cfg, "autocreate_quota");
 	if (quota < 0)
 		return 0;
 	str_t name = STR_INIT, acl = STR_INIT;
@@ -23,7 +20,7 @@ int autocreate_inbox(const char *user, const char *why)
 	}
 	/* A new user INBOX gives its owner every right. */
 	acl_entry_set("", user, ACL_ALL, false, &acl);
-	if (st->be->mailbox_create(st, str_c(&name), config_str(server.cfg, "defaultpartition"),
+	if (st->be->mailbox_create(st, str_c(&name), config_str(cfg, "defaultpartition"),
 				   str_c(&acl), NULL, NULL) < 0) {
 		if (st->be->errcode(st) != STORE_ERR_EXISTS) {
 			log_error("autocreate: %s: %s", str_c(&name), st->be->error(st));
@@ -33,7 +30,7 @@ int autocreate_inbox(const char *user, const char *why)
 	}
 	log_info("autocreate: created %s on first %s", str_c(&name), why);
 	ret = 1;
-	long long msgs = config_int(server.cfg, "autocreate_quota_messages");
+	long long msgs = config_int(cfg, "autocreate_quota_messages");
 	if ((quota > 0 || msgs > 0) &&
 	    st->be->quota_set(st, str_c(&name), quota > 0 ? quota : -1, msgs > 0 ? msgs : -1) < 0)
 		log_error("autocreate: quota of %s: %s", str_c(&name), st->be->error(st));

@@ -1,0 +1,46 @@
+/* Storing new messages, shared by IMAP APPEND, LMTP and `agora deliver`:
+ * parse once, cache what FETCH needs, write and fsync the file, commit the
+ * row (the order docs/architecture.md requires). */
+#ifndef AGORA_MESSAGE_STORE_H
+#define AGORA_MESSAGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include "lib/str.h"
+
+struct store;
+struct mailbox_info;
+
+/* What is computed once per message, whatever the number of mailboxes it
+ * goes to. */
+struct message_prepared {
+	const char *data;
+	size_t len;
+	str_t envelope, bodystructure, body;
+	time_t sentdate;
+	bool has_sentdate;
+	char *message_id;      /* for duplicate suppression, or NULL */
+};
+
+void message_prepare(struct message_prepared *p, const char *data, size_t len);
+void message_prepared_free(struct message_prepared *p);
+
+/* Writes the message to a new temporary file on `partition` and fsyncs it. */
+int message_file_write(struct store *st, const char *partition, const char *data, size_t len,
+		       str_t *path_r);
+
+/* Records a written temporary file (which it takes: renamed into the
+ * mailbox or removed). dedup: refuse a second copy of the same Message-ID
+ * in this mailbox (the store then answers STORE_ERR_DUPLICATE). */
+int message_store_file(struct store *st, const struct mailbox_info *mbox, const char *user,
+		       const char *tmp_path, const struct message_prepared *p, time_t internaldate,
+		       int tz, uint32_t flags, const char *keywords, bool dedup, uint32_t *uid_r);
+
+/* Both steps for one mailbox. */
+int message_store_append(struct store *st, const struct mailbox_info *mbox, const char *user,
+			 const char *data, size_t len, time_t internaldate, int tz, uint32_t flags,
+			 const char *keywords, uint32_t *uid_r);
+
+#endif
