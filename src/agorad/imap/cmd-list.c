@@ -223,6 +223,9 @@ static void list_run(struct imap_client *c, const char *tag, const char *ref,
 		if (!e->exists && !e->subscribed && descendant_matches(&lc, i, ref, pats, npats, sep))
 			continue; /* the pattern reaches below it: no need to show the level */
 		str_t attrs = STR_INIT;
+		/* \NonExistent is RFC 5258's; a plain RFC 3501 LIST or LSUB
+		 * client only knows \Noselect for a level that cannot be
+		 * selected, and would try to SELECT it otherwise. */
 		if (!e->exists)
 			str_append(&attrs, extended ? " \\NonExistent" : " \\Noselect");
 		if (!lsub || ret_children) {

@@ -62,6 +62,8 @@ static void client_free(struct imap_client *c)
 	free(c);
 }
 
+static void close_now(struct imap_client *c);
+
 static void arm_timeout(struct imap_client *c)
 {
 	long long secs = c->state == IMAP_NOAUTH ? config_seconds(server.cfg, "login_timeout")
@@ -74,6 +76,11 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_client *c = arg;
 	(void)fd; (void)what;
+	if (c->flushing) {
+		c->flush_done = true;
+		close_now(c);
+		return;
+	}
 	client_close(c, "Autologout; idle for too long");
 }
 
@@ -125,8 +132,37 @@ void client_store_error(struct imap_client *c, const char *tag)
 	}
 }
 
+/* How long a closing STARTTLS connection may take to send its last bytes. */
+#define CLOSE_FLUSH_SECS 5
+
+static void under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct imap_client *c = arg;
+	(void)info;
+	if (evbuffer_get_length(buf) == 0) {
+		/* Free from the loop, not from inside the socket's write. */
+		struct timeval now = { 0, 0 };
+		event_add(c->timeout_ev, &now);
+	}
+}
+
+/* After STARTTLS the TLS bufferevent is a filter over the socket's: when
+ * the filter's output is empty its bytes may still wait in the socket's
+ * output (the tagged OK of LOGOUT, a BYE, a TLS alert), and freeing both
+ * now would lose them. Wait for them to leave, for a bounded time. */
 static void close_now(struct imap_client *c)
 {
+	struct bufferevent *under = c->bev != NULL ? bufferevent_get_underlying(c->bev) : NULL;
+	if (under != NULL && !c->flush_done && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
+		if (!c->flushing) {
+			c->flushing = true;
+			bufferevent_disable(c->bev, EV_READ);
+			evbuffer_add_cb(bufferevent_get_output(under), under_drained, c);
+			struct timeval tv = { CLOSE_FLUSH_SECS, 0 };
+			event_add(c->timeout_ev, &tv);
+		}
+		return;
+	}
 	client_free(c);
 }
 

@@ -41,6 +41,8 @@ struct imap_client {
 	char *auth_mech;
 	unsigned bad_commands;      /* in a row */
 	bool closing;               /* flush output, then close */
+	bool flushing;              /* closed; waiting for the socket under TLS to send the rest */
+	bool flush_done;            /* sent, or gave up waiting */
 	bool reading_paused;
 	bool condstore;             /* CONDSTORE enabled (by ENABLE or use) */
 
