@@ -25,6 +25,7 @@ void imap_framer_reset(struct imap_framer *f)
 	f->line_start = 0;
 	f->literal_left = 0;
 	f->pending_literal = false;
+	f->discarding = false;
 }
 
 /* When the line that just ended ("...{123}\r\n" or "{123+}") announces a
@@ -86,11 +87,14 @@ enum imap_frame_result imap_framer_feed(struct imap_framer *f, const char *data,
 			continue;
 		}
 		if (f->buf.len - f->line_start + chunk > f->max_line + 2) {
-			/* Keep the start of the line (for the tag), drop the rest. */
-			used += chunk;
-			f->discarding = nl == NULL;
-			if (nl != NULL)
-				imap_framer_reset(f);
+			/* Keep the start of the line, so that imap_framer_tag()
+			 * still finds the tag; the rest of the line, through
+			 * its LF, is skipped by the next calls, which then
+			 * reset the framer. */
+			size_t room = f->max_line + 2 - (f->buf.len - f->line_start);
+			str_append_n(&f->buf, data + used, room);
+			used += room;
+			f->discarding = true;
 			*used_r = used;
 			return IMAP_FRAME_LINE_TOO_LONG;
 		}
