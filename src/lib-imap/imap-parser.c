@@ -162,8 +162,8 @@ void imap_framer_command(const struct imap_framer *f, str_t *out)
 	size_t end, end2;
 	str_clear(out);
 	word_at(str_c(&f->buf), f->buf.len, 0, &end);
-	if (end >= f->buf.len || f->buf.data[end] != ' ')
-		return;
+	if (end == 0 || end >= f->buf.len || f->buf.data[end] != ' ')
+		return; /* no tag, or nothing after it */
 	size_t n = word_at(f->buf.data, f->buf.len, end + 1, &end2);
 	if (n > 32)
 		return;
@@ -410,6 +410,10 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 				return -1;
 			}
 			ps->p++;
+			if (ps->p >= ps->end) {
+				ps->error = "Missing CRLF";
+				return -1;
+			}
 		}
 		first = false;
 		if (*ps->p == ' ' || *ps->p == '\r' || *ps->p == '\n' || (!top && *ps->p == ')' && false)) {
@@ -428,8 +432,9 @@ int imap_parse_command(char *buf, size_t len, struct pool *pool, struct imap_com
 	memset(cmd, 0, sizeof(*cmd));
 	/* tag */
 	char *start = ps.p;
+	/* RFC 3501: tag = 1*<any ASTRING-CHAR except "+">, so "]" is allowed */
 	while (ps.p < ps.end && !is_atom_special((unsigned char)*ps.p) && *ps.p != '+' &&
-	       *ps.p != '*' && *ps.p != '%' && *ps.p != '\\' && *ps.p != ']')
+	       *ps.p != '*' && *ps.p != '%' && *ps.p != '\\')
 		ps.p++;
 	if (ps.p == start || ps.p >= ps.end || *ps.p != ' ') {
 		*error_r = ps.p == start ? "Missing or invalid tag" : "Missing command";
