@@ -178,7 +178,17 @@ struct parser {
 	struct pool *pool;
 	const char *error;
 	size_t nargs;
+	/* A long literal stays in the buffer and is NUL-terminated there; the
+	 * byte the NUL replaced (a space, ')' or the CRLF) is kept here. */
+	char *hold_at;
+	char hold;
 };
+
+/* The byte at p, seen through a NUL put there after a literal. */
+static char at(const struct parser *ps, const char *p)
+{
+	return p == ps->hold_at ? ps->hold : *p;
+}
 
 static bool is_atom_special(unsigned char c)
 {
@@ -276,13 +286,17 @@ static int parse_literal(struct parser *ps, struct imap_arg *a, bool lit8)
 	a->type = IMAP_ARG_LITERAL;
 	a->literal8 = lit8;
 	a->len = n;
-	/* Not NUL-terminated in place (the byte after belongs to the rest of
-	 * the command): literals longer than a line are rare outside APPEND,
-	 * so copy the short ones and leave big ones in the buffer. */
-	if (n <= 4096)
+	/* Copy the short ones; leave big ones (APPEND's message) in the
+	 * buffer, NUL-terminated in place: the byte after them belongs to the
+	 * rest of the command and is read through at() from now on. */
+	if (n <= 4096 || (size_t)(ps->end - p) == n) {
 		a->str = pool_strndup(ps->pool, p, n);
-	else
+	} else {
+		ps->hold_at = p + n;
+		ps->hold = p[n];
+		p[n] = '\0';
 		a->str = p;
+	}
 	ps->p = p + n;
 	return 0;
 }
@@ -331,7 +345,7 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 
 static int parse_one(struct parser *ps, struct arg_vec *vec, int depth)
 {
-	char c = *ps->p;
+	char c = at(ps, ps->p);
 	struct imap_arg *a = vec_push(ps, vec);
 	if (a == NULL)
 		return -1;
@@ -339,7 +353,7 @@ static int parse_one(struct parser *ps, struct arg_vec *vec, int depth)
 		return parse_quoted(ps, a);
 	if (c == '{')
 		return parse_literal(ps, a, false);
-	if (c == '~' && ps->p + 1 < ps->end && ps->p[1] == '{') {
+	if (c == '~' && ps->p + 1 < ps->end && at(ps, ps->p + 1) == '{') {
 		ps->p++;
 		return parse_literal(ps, a, true);
 	}
@@ -371,7 +385,7 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 			ps->error = top ? "Missing CRLF" : "Missing ')'";
 			return -1;
 		}
-		char c = *ps->p;
+		char c = at(ps, ps->p);
 		if (c == '\r' || c == '\n') {
 			if (!top) {
 				ps->error = "Missing ')'";
@@ -379,7 +393,7 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 			}
 			if (c == '\r')
 				ps->p++;
-			if (ps->p >= ps->end || *ps->p != '\n' || ps->p + 1 != ps->end) {
+			if (ps->p >= ps->end || at(ps, ps->p) != '\n' || ps->p + 1 != ps->end) {
 				ps->error = "Garbage after command";
 				return -1;
 			}
@@ -416,7 +430,8 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 			}
 		}
 		first = false;
-		if (*ps->p == ' ' || *ps->p == '\r' || *ps->p == '\n' || (!top && *ps->p == ')' && false)) {
+		c = at(ps, ps->p);
+		if (c == ' ' || c == '\r' || c == '\n') {
 			ps->error = "Unexpected space";
 			return -1;
 		}
@@ -428,7 +443,7 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 int imap_parse_command(char *buf, size_t len, struct pool *pool, struct imap_command *cmd,
 		       const char **error_r)
 {
-	struct parser ps = { buf, buf + len, pool, NULL, 0 };
+	struct parser ps = { buf, buf + len, pool, NULL, 0, NULL, 0 };
 	memset(cmd, 0, sizeof(*cmd));
 	/* tag */
 	char *start = ps.p;
