@@ -24,6 +24,7 @@ void imap_framer_reset(struct imap_framer *f)
 	str_clear(&f->buf);
 	f->line_start = 0;
 	f->literal_left = 0;
+	f->literal_total = 0;
 	f->pending_literal = false;
 	f->discarding = false;
 }
@@ -122,6 +123,7 @@ void imap_framer_literal_accept(struct imap_framer *f)
 {
 	f->pending_literal = false;
 	f->literal_left = f->lit_size;
+	f->literal_total += f->lit_size;
 	f->line_start = f->buf.len;
 	if (f->literal_left == 0)
 		f->line_start = f->buf.len;

@@ -246,18 +246,32 @@ static bool literal_allowed(struct imap_client *c, str_t *why)
 {
 	size_t size = c->framer.lit_size;
 	size_t max;
+	bool sum_bounded = false;
 	str_t cmd = STR_INIT;
 	imap_framer_command(&c->framer, &cmd);
 	if (c->state == IMAP_NOAUTH)
 		max = IMAP_MAX_LITERAL_PREAUTH;
 	else if (strcmp(str_c(&cmd), "APPEND") == 0)
 		max = (size_t)config_int(server.cfg, "maxmessagesize");
-	else
+	else {
+		/* bounds.h: the sum of all literals of such a command */
 		max = IMAP_MAX_COMMAND_LITERALS;
+		sum_bounded = true;
+	}
 	str_free(&cmd);
-	/* Everything in one command together is bounded as well. */
-	if (size > max || c->framer.buf.len + size > max + IMAP_MAX_COMMAND_LITERALS) {
+	if (size > max) {
 		str_printf(why, "[TOOBIG] Literal of %zu bytes is larger than the limit of %zu", size, max);
+		return false;
+	}
+	if (sum_bounded && c->framer.literal_total > max - size) {
+		str_printf(why, "[TOOBIG] The literals of this command are larger than the limit of %zu in all",
+			   max);
+		return false;
+	}
+	/* Everything in one command together is bounded as well. */
+	if (c->framer.buf.len + size > max + IMAP_MAX_COMMAND_LITERALS) {
+		str_printf(why, "[TOOBIG] Command larger than the limit of %zu",
+			   max + IMAP_MAX_COMMAND_LITERALS);
 		return false;
 	}
 	return true;
