@@ -296,6 +296,7 @@ static void run_framed_command(struct imap_client *c)
 		str_free(&tag);
 		return;
 	}
+	unsigned bad_before = c->bad_commands;
 	int r = imap_command_run(c, &cmd);
 	if (r < 0) {
 		if (!c->closing)
@@ -304,7 +305,9 @@ static void run_framed_command(struct imap_client *c)
 		/* a BAD already sent by the command */
 		if (++c->bad_commands >= (unsigned)config_int(server.cfg, "imap_max_bad_commands"))
 			client_close(c, "Too many invalid commands");
-	} else {
+	} else if (c->bad_commands == bad_before) {
+		/* A good command ends a run of bad ones, but a failed login
+		 * (which counted itself) does not. */
 		c->bad_commands = 0;
 	}
 }
