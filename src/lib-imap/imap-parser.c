@@ -449,8 +449,9 @@ int imap_parse_command(char *buf, size_t len, struct pool *pool, struct imap_com
 	memset(cmd, 0, sizeof(*cmd));
 	/* tag */
 	char *start = ps.p;
-	/* RFC 3501: tag = 1*<any ASTRING-CHAR except "+">, so "]" is allowed */
-	while (ps.p < ps.end && !is_atom_special((unsigned char)*ps.p) && *ps.p != '+' &&
+	/* RFC 3501: tag = 1*<any ASTRING-CHAR except "+">: 7-bit, "]" allowed */
+	while (ps.p < ps.end && !is_atom_special((unsigned char)*ps.p) &&
+	       (unsigned char)*ps.p < 0x80 && *ps.p != '+' &&
 	       *ps.p != '*' && *ps.p != '%' && *ps.p != '\\')
 		ps.p++;
 	if (ps.p == start || ps.p >= ps.end || *ps.p != ' ') {

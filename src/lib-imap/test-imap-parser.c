@@ -493,7 +493,7 @@ static void test_parser_errors(void)
 	static const char *const bad_tags[] = {
 		"+ NOOP\r\n", "a+ NOOP\r\n", "a* NOOP\r\n", "a% NOOP\r\n", "a\\ NOOP\r\n",
 		"a\" NOOP\r\n", "a( NOOP\r\n", "a) NOOP\r\n", "a{ NOOP\r\n", "a\x01 NOOP\r\n",
-		"a\x7f NOOP\r\n", "* NOOP\r\n",
+		"a\x7f NOOP\r\n", "* NOOP\r\n", "\xff NOOP\r\n", "a\xc3\xa9 NOOP\r\n",
 	};
 	for (size_t i = 0; i < sizeof(bad_tags) / sizeof(bad_tags[0]); i++)
 		CHECK(strncmp(parse(&out, bad_tags[i]), "ERR ", 4) == 0);
