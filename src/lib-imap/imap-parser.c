@@ -24,7 +24,9 @@ void imap_framer_reset(struct imap_framer *f)
 	str_clear(&f->buf);
 	f->line_start = 0;
 	f->literal_left = 0;
+	f->literal_total = 0;
 	f->pending_literal = false;
+	f->discarding = false;
 }
 
 /* When the line that just ended ("...{123}\r\n" or "{123+}") announces a
@@ -86,11 +88,14 @@ enum imap_frame_result imap_framer_feed(struct imap_framer *f, const char *data,
 			continue;
 		}
 		if (f->buf.len - f->line_start + chunk > f->max_line + 2) {
-			/* Keep the start of the line (for the tag), drop the rest. */
-			used += chunk;
-			f->discarding = nl == NULL;
-			if (nl != NULL)
-				imap_framer_reset(f);
+			/* Keep the start of the line, so that imap_framer_tag()
+			 * still finds the tag; the rest of the line, through
+			 * its LF, is skipped by the next calls, which then
+			 * reset the framer. */
+			size_t room = f->max_line + 2 - (f->buf.len - f->line_start);
+			str_append_n(&f->buf, data + used, room);
+			used += room;
+			f->discarding = true;
 			*used_r = used;
 			return IMAP_FRAME_LINE_TOO_LONG;
 		}
@@ -118,6 +123,7 @@ void imap_framer_literal_accept(struct imap_framer *f)
 {
 	f->pending_literal = false;
 	f->literal_left = f->lit_size;
+	f->literal_total += f->lit_size;
 	f->line_start = f->buf.len;
 	if (f->literal_left == 0)
 		f->line_start = f->buf.len;
@@ -158,8 +164,8 @@ void imap_framer_command(const struct imap_framer *f, str_t *out)
 	size_t end, end2;
 	str_clear(out);
 	word_at(str_c(&f->buf), f->buf.len, 0, &end);
-	if (end >= f->buf.len || f->buf.data[end] != ' ')
-		return;
+	if (end == 0 || end >= f->buf.len || f->buf.data[end] != ' ')
+		return; /* no tag, or nothing after it */
 	size_t n = word_at(f->buf.data, f->buf.len, end + 1, &end2);
 	if (n > 32)
 		return;
@@ -174,7 +180,17 @@ struct parser {
 	struct pool *pool;
 	const char *error;
 	size_t nargs;
+	/* A long literal stays in the buffer and is NUL-terminated there; the
+	 * byte the NUL replaced (a space, ')' or the CRLF) is kept here. */
+	char *hold_at;
+	char hold;
 };
+
+/* The byte at p, seen through a NUL put there after a literal. */
+static char at(const struct parser *ps, const char *p)
+{
+	return p == ps->hold_at ? ps->hold : *p;
+}
 
 static bool is_atom_special(unsigned char c)
 {
@@ -272,13 +288,17 @@ static int parse_literal(struct parser *ps, struct imap_arg *a, bool lit8)
 	a->type = IMAP_ARG_LITERAL;
 	a->literal8 = lit8;
 	a->len = n;
-	/* Not NUL-terminated in place (the byte after belongs to the rest of
-	 * the command): literals longer than a line are rare outside APPEND,
-	 * so copy the short ones and leave big ones in the buffer. */
-	if (n <= 4096)
+	/* Copy the short ones; leave big ones (APPEND's message) in the
+	 * buffer, NUL-terminated in place: the byte after them belongs to the
+	 * rest of the command and is read through at() from now on. */
+	if (n <= 4096 || (size_t)(ps->end - p) == n) {
 		a->str = pool_strndup(ps->pool, p, n);
-	else
+	} else {
+		ps->hold_at = p + n;
+		ps->hold = p[n];
+		p[n] = '\0';
 		a->str = p;
+	}
 	ps->p = p + n;
 	return 0;
 }
@@ -327,7 +347,7 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 
 static int parse_one(struct parser *ps, struct arg_vec *vec, int depth)
 {
-	char c = *ps->p;
+	char c = at(ps, ps->p);
 	struct imap_arg *a = vec_push(ps, vec);
 	if (a == NULL)
 		return -1;
@@ -335,7 +355,7 @@ static int parse_one(struct parser *ps, struct arg_vec *vec, int depth)
 		return parse_quoted(ps, a);
 	if (c == '{')
 		return parse_literal(ps, a, false);
-	if (c == '~' && ps->p + 1 < ps->end && ps->p[1] == '{') {
+	if (c == '~' && ps->p + 1 < ps->end && at(ps, ps->p + 1) == '{') {
 		ps->p++;
 		return parse_literal(ps, a, true);
 	}
@@ -367,7 +387,7 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 			ps->error = top ? "Missing CRLF" : "Missing ')'";
 			return -1;
 		}
-		char c = *ps->p;
+		char c = at(ps, ps->p);
 		if (c == '\r' || c == '\n') {
 			if (!top) {
 				ps->error = "Missing ')'";
@@ -375,7 +395,7 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 			}
 			if (c == '\r')
 				ps->p++;
-			if (ps->p >= ps->end || *ps->p != '\n' || ps->p + 1 != ps->end) {
+			if (ps->p >= ps->end || at(ps, ps->p) != '\n' || ps->p + 1 != ps->end) {
 				ps->error = "Garbage after command";
 				return -1;
 			}
@@ -406,9 +426,14 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 				return -1;
 			}
 			ps->p++;
+			if (ps->p >= ps->end) {
+				ps->error = "Missing CRLF";
+				return -1;
+			}
 		}
 		first = false;
-		if (*ps->p == ' ' || *ps->p == '\r' || *ps->p == '\n' || (!top && *ps->p == ')' && false)) {
+		c = at(ps, ps->p);
+		if (c == ' ' || c == '\r' || c == '\n') {
 			ps->error = "Unexpected space";
 			return -1;
 		}
@@ -420,12 +445,14 @@ static int parse_list(struct parser *ps, struct arg_vec *vec, int depth, bool to
 int imap_parse_command(char *buf, size_t len, struct pool *pool, struct imap_command *cmd,
 		       const char **error_r)
 {
-	struct parser ps = { buf, buf + len, pool, NULL, 0 };
+	struct parser ps = { buf, buf + len, pool, NULL, 0, NULL, 0 };
 	memset(cmd, 0, sizeof(*cmd));
 	/* tag */
 	char *start = ps.p;
-	while (ps.p < ps.end && !is_atom_special((unsigned char)*ps.p) && *ps.p != '+' &&
-	       *ps.p != '*' && *ps.p != '%' && *ps.p != '\\' && *ps.p != ']')
+	/* RFC 3501: tag = 1*<any ASTRING-CHAR except "+">: 7-bit, "]" allowed */
+	while (ps.p < ps.end && !is_atom_special((unsigned char)*ps.p) &&
+	       (unsigned char)*ps.p < 0x80 && *ps.p != '+' &&
+	       *ps.p != '*' && *ps.p != '%' && *ps.p != '\\')
 		ps.p++;
 	if (ps.p == start || ps.p >= ps.end || *ps.p != ' ') {
 		*error_r = ps.p == start ? "Missing or invalid tag" : "Missing command";

@@ -30,6 +30,7 @@ struct imap_framer {
 	size_t line_start;       /* offset of the line being read */
 	size_t literal_left;     /* bytes of an accepted literal still expected */
 	size_t lit_size;         /* with IMAP_FRAME_LITERAL: announced size */
+	size_t literal_total;    /* sum of the accepted literals of this command */
 	bool lit_sync;           /* ... and whether the client waits for "+" */
 	bool discarding;         /* skipping the rest of an overlong line */
 	bool pending_literal;    /* a LITERAL decision is outstanding */

@@ -131,6 +131,12 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	const char *name = arg_mailbox(&args[0]);
 	if (name == NULL)
 		return -1;
+	/* RFC 4466 create parameters: none is supported (no CREATE-SPECIAL-USE),
+	 * so only an empty list may follow the name. */
+	if (nargs == 2 && (args[1].type != IMAP_ARG_LIST || args[1].count != 0)) {
+		client_tagged(c, cmd->tag, "BAD", "Unsupported CREATE parameters");
+		return 1;
+	}
 	str_t ext = STR_INIT, internal = STR_INIT, acl = STR_INIT;
 	str_append(&ext, name);
 	/* A trailing separator only declares the intent to create children. */

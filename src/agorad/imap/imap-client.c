@@ -286,18 +286,32 @@ static bool literal_allowed(struct imap_client *c, str_t *why)
 {
 	size_t size = c->framer.lit_size;
 	size_t max;
+	bool sum_bounded = false;
 	str_t cmd = STR_INIT;
 	imap_framer_command(&c->framer, &cmd);
 	if (c->state == IMAP_NOAUTH)
 		max = IMAP_MAX_LITERAL_PREAUTH;
 	else if (strcmp(str_c(&cmd), "APPEND") == 0)
 		max = (size_t)config_int(server.cfg, "maxmessagesize");
-	else
+	else {
+		/* bounds.h: the sum of all literals of such a command */
 		max = IMAP_MAX_COMMAND_LITERALS;
+		sum_bounded = true;
+	}
 	str_free(&cmd);
-	/* Everything in one command together is bounded as well. */
-	if (size > max || c->framer.buf.len + size > max + IMAP_MAX_COMMAND_LITERALS) {
+	if (size > max) {
 		str_printf(why, "[TOOBIG] Literal of %zu bytes is larger than the limit of %zu", size, max);
+		return false;
+	}
+	if (sum_bounded && c->framer.literal_total > max - size) {
+		str_printf(why, "[TOOBIG] The literals of this command are larger than the limit of %zu in all",
+			   max);
+		return false;
+	}
+	/* Everything in one command together is bounded as well. */
+	if (c->framer.buf.len + size > max + IMAP_MAX_COMMAND_LITERALS) {
+		str_printf(why, "[TOOBIG] Command larger than the limit of %zu",
+			   max + IMAP_MAX_COMMAND_LITERALS);
 		return false;
 	}
 	return true;
@@ -322,6 +336,7 @@ static void run_framed_command(struct imap_client *c)
 		str_free(&tag);
 		return;
 	}
+	unsigned bad_before = c->bad_commands;
 	int r = imap_command_run(c, &cmd);
 	if (r < 0) {
 		if (!c->closing)
@@ -330,7 +345,9 @@ static void run_framed_command(struct imap_client *c)
 		/* a BAD already sent by the command */
 		if (++c->bad_commands >= (unsigned)config_int(server.cfg, "imap_max_bad_commands"))
 			client_close(c, "Too many invalid commands");
-	} else {
+	} else if (c->bad_commands == bad_before) {
+		/* A good command ends a run of bad ones, but a failed login
+		 * (which counted itself) does not. */
 		c->bad_commands = 0;
 	}
 }
