@@ -74,4 +74,4 @@ static const struct cmd_entry group_entries[] = {
 	{ NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
 
-const struct cmd_family cmd_group_family = { "group", group_entries };
+const struct cmd_family cmd_group_family = { .name = "group", .entries = group_entries };

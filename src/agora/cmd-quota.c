@@ -85,4 +85,4 @@ static const struct cmd_entry quota_entries[] = {
 	{ NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
 
-const struct cmd_family cmd_quota_family = { "quota", quota_entries };
+const struct cmd_family cmd_quota_family = { .name = "quota", .entries = quota_entries };

@@ -124,4 +124,4 @@ static const struct cmd_entry user_entries[] = {
 	{ NULL, NULL, NULL, NULL, 0, 0, NULL },
 };
 
-const struct cmd_family cmd_user_family = { "user", user_entries };
+const struct cmd_family cmd_user_family = { .name = "user", .entries = user_entries };

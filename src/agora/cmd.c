@@ -10,6 +10,7 @@ static const struct cmd_family *const families[] = {
 	&cmd_user_family,
 	&cmd_group_family,
 	&cmd_quota_family,
+	&cmd_deliver_family,
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
@@ -75,7 +76,8 @@ static int cmd_help(int argc, char **argv)
 
 /* Loads the configuration and opens the store, runs the command, and
  * closes both again. */
-static int run(const char *config_path, const struct cmd_entry *e, int argc, char **argv)
+static int run(const char *config_path, const struct cmd_family *fam, const struct cmd_entry *e,
+	       int argc, char **argv)
 {
 	str_t err = STR_INIT;
 	struct cmd_ctx ctx = { NULL, NULL };
@@ -84,12 +86,16 @@ static int run(const char *config_path, const struct cmd_entry *e, int argc, cha
 	ctx.cfg = config_load(config_path, &err);
 	if (ctx.cfg == NULL) {
 		status = cmd_bad_input("%s", str_c(&err));
+		if (fam->setup_failure_status != 0)
+			status = fam->setup_failure_status;
 		goto out;
 	}
 	ctx.store = store_open(ctx.cfg, &err);
 	if (ctx.store == NULL) {
 		/* A start-up error, like a bad configuration (see log_fatal). */
 		status = cmd_bad_input("%s", str_c(&err));
+		if (fam->setup_failure_status != 0)
+			status = fam->setup_failure_status;
 		goto out;
 	}
 	status = e->exec(&ctx, argc, argv);
@@ -125,7 +131,7 @@ int cmd_dispatch(const char *config_path, int argc, char **argv)
 		return CMD_BAD_INPUT;
 	}
 	if (fam->entries[0].name[0] == '\0' && (argc < 2 || find_entry(fam, argv[1]) == NULL))
-		return run(config_path, &fam->entries[0], argc - 1, argv + 1);
+		return run(config_path, fam, &fam->entries[0], argc - 1, argv + 1);
 	if (argc < 2) {
 		cmd_bad_input("%s: missing subcommand", fam->name);
 		print_family(stderr, fam);
@@ -143,7 +149,7 @@ int cmd_dispatch(const char *config_path, int argc, char **argv)
 			e->args_usage[0] != '\0' ? " " : "", e->args_usage);
 		return CMD_BAD_INPUT;
 	}
-	return run(config_path, e, nargs, argv + 2);
+	return run(config_path, fam, e, nargs, argv + 2);
 }
 
 enum cmd_status cmd_bad_input(const char *fmt, ...)

@@ -44,6 +44,9 @@ struct cmd_entry {
 struct cmd_family {
 	const char *name;
 	const struct cmd_entry *entries;  /* ends with a row whose name is NULL */
+	/* Exit status when the configuration or the store cannot be opened;
+	 * 0 means CMD_BAD_INPUT. `deliver` says 75 so an MTA retries. */
+	int setup_failure_status;
 };
 
 extern const struct cmd_family cmd_user_family;
@@ -51,6 +54,7 @@ extern const struct cmd_family cmd_group_family;
 /* A family whose first entry is named "" runs that entry when no known
  * subcommand follows (`agora quota -f`). */
 extern const struct cmd_family cmd_quota_family;
+extern const struct cmd_family cmd_deliver_family;
 
 /* Parses COMMAND SUBCOMMAND ARGS... and runs it; returns the exit status. */
 int cmd_dispatch(const char *config_path, int argc, char **argv);
