@@ -18,6 +18,9 @@ admins: admin
 altnamespace: no
 unixhierarchysep: no
 autocreate_quota: 0
+autocreate_post: yes
+autocreate_inbox_folders: Sent | Drafts | Trash | Junk
+autocreate_subscribe_folders: INBOX | Sent | Drafts | Trash | Junk
 workers: 2
 CONF
 for u in admin alice bob carol; do

@@ -74,6 +74,7 @@ class Server:
             "altnamespace": "no",
             "unixhierarchysep": "no",
             "autocreate_quota": "0",
+            "autocreate_post": "yes",
             "failedloginpause": "0",
             "workers": "2",
         }
