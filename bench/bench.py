@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import msgs  # noqa: E402
-from servers import PASSWORD, Agora, Dovecot  # noqa: E402
+from servers import PASSWORD, Agora, Dovecot, cheap_hash  # noqa: E402
 
 LIT_RE = re.compile(rb"\{(\d+)\}\r\n$")
 UID_RE = re.compile(rb"UID (\d+)")
@@ -396,12 +396,12 @@ def open_idle(port, users, n, timeout, inflight=64):
     return idling, failed
 
 
-def bench_idle(srv, n, timeout=600):
+def bench_idle(srv, n, timeout=300):
     time.sleep(1.0)
     base = srv.pss_kib()
     base_procs = srv.nprocs()
     t = time.time()
-    socks, failed = open_idle(srv.imap_port, srv.users, n, timeout)
+    socks, failed = open_idle(srv.imap_port, srv.idle_users, n, timeout)
     opened = time.time() - t
     time.sleep(3.0)  # let every server process settle
     after = srv.pss_kib()
@@ -554,7 +554,7 @@ def run_server(kind, srv, a, corpora, results):
     r = results.setdefault(kind, {})
     log(f"[{kind}] prefill {len(srv.users)} users x {len(corpora['imap'])} messages")
     t = time.time()
-    prefill(srv.imap_port, srv.users, corpora["imap"])
+    prefill(srv.imap_port, srv.users + srv.idle_users, corpora["imap"])
     r["prefill_seconds"] = round(time.time() - t, 1)
     log(f"[{kind}] prefill took {r['prefill_seconds']} s")
     for n in a.mixed:
@@ -633,6 +633,8 @@ def main():
         log(f"note: client fd limit {hard} < {max(a.idle)} connections")
 
     users = [f"u{i:03d}" for i in range(1, a.users + 1)]
+    idle_users = [f"idle{i:03d}" for i in range(1, a.users + 1)]
+    cheap = cheap_hash()
     log("generating messages")
     corpora = {"imap": msgs.corpus(a.messages, 1024, 100 * 1024, seed=1),
                "lmtp": msgs.corpus(a.lmtp_messages, 1024, 200 * 1024, seed=2)}
@@ -644,14 +646,15 @@ def main():
             tmp = tempfile.mkdtemp(prefix=f"bench-{kind}-")
             tmps.append(tmp)
             if kind == "agora":
-                srv = Agora(tmp, users)
+                srv = Agora(tmp, users, cheap_users=idle_users, cheap=cheap)
                 hash_ = srv.password_hash()
             else:
                 if hash_ is None:  # make the same kind of hash with Agora's tool
                     t2 = tempfile.mkdtemp(prefix="bench-hash-")
                     tmps.append(t2)
                     hash_ = Agora(t2, users[:1]).password_hash()
-                srv = Dovecot(tmp, users, hash_)
+                srv = Dovecot(tmp, users, hash_, cheap_users=idle_users, cheap=cheap)
+            srv.users, srv.idle_users = users, idle_users
             log(f"[{kind}] starting in {tmp}; password hash scheme {hash_.split('$')[1] if '$' in hash_ else '?'}")
             srv.start()
             log(f"[{kind}] pid {srv.proc.pid}, IMAP {srv.imap_port}, LMTP {srv.lmtp_port}")
@@ -662,6 +665,9 @@ def main():
             finally:
                 srv.stop()
                 results[kind]["log_tail"] = srv.log_text()[-1500:]
+                os.makedirs(os.path.dirname(a.out), exist_ok=True)
+                with open(a.out, "w") as f:  # after each server: a partial run keeps its data
+                    json.dump(results, f, indent=1, default=str)
     finally:
         if not a.keep:
             for t in tmps:

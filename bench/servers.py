@@ -19,6 +19,22 @@ BUILD = os.environ.get("AGORA_BUILD", os.path.join(ROOT, "build-release"))
 PASSWORD = "benchpw"
 
 
+def cheap_hash(password=PASSWORD):
+    """A yescrypt hash at libcrypt's lowest cost (count 1), for the IDLE
+    memory benchmark only: thousands of logins at the default cost (~70 ms
+    each here) would take longer than the measurement is worth."""
+    import ctypes
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt_ra.restype = ctypes.c_void_p
+    lib.crypt_gensalt_ra.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    setting = lib.crypt_gensalt_ra(b"$y$", 1, None, 0)
+    h = lib.crypt(password.encode(), ctypes.c_char_p(setting)).decode()
+    ctypes.CDLL("libc.so.6").free(ctypes.c_void_p(setting))
+    return h
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -122,8 +138,8 @@ class Base:
 class Agora(Base):
     name = "agora"
 
-    def __init__(self, tmp, users, workers=2):
-        super().__init__(tmp, users)
+    def __init__(self, tmp, users, workers=2, cheap_users=(), cheap=None):
+        super().__init__(tmp, list(users) + list(cheap_users))
         self.conf = os.path.join(tmp, "agora.conf")
         settings = {
             "configdirectory": os.path.join(tmp, "conf"),
@@ -147,6 +163,12 @@ class Agora(Base):
                                input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
             if r.returncode != 0:
                 raise RuntimeError(f"agora user add {u}: {r.stderr}")
+        if cheap_users:
+            db = sqlite3.connect(os.path.join(tmp, "conf", "agora.db"))
+            with db:
+                db.executemany("UPDATE users SET hash = ? WHERE name = ?",
+                               [(cheap, u) for u in cheap_users])
+            db.close()
 
     def password_hash(self):
         db = sqlite3.connect(os.path.join(self.tmp, "conf", "agora.db"))
@@ -231,8 +253,8 @@ service lmtp {{
 class Dovecot(Base):
     name = "dovecot"
 
-    def __init__(self, tmp, users, password_hash):
-        super().__init__(tmp, users)
+    def __init__(self, tmp, users, password_hash, cheap_users=(), cheap=None):
+        super().__init__(tmp, list(users) + list(cheap_users))
         vm = ensure_vmail()
         os.chmod(tmp, 0o755)
         mail = os.path.join(tmp, "mail")
@@ -245,7 +267,8 @@ class Dovecot(Base):
         pw = os.path.join(tmp, "passwd")
         with open(pw, "w") as f:
             for u in self.users:
-                f.write(f"{u}:{{CRYPT}}{password_hash}\n")
+                h = cheap if u in cheap_users else password_hash
+                f.write(f"{u}:{{CRYPT}}{h}\n")
         os.chmod(pw, 0o644)
 
     def start(self):
