@@ -24,6 +24,8 @@ void message_prepare(struct message_prepared *p, const char *data, size_t len)
 	message_imap_bodystructure(&p->body, data, root, false);
 	int tz;
 	p->has_sentdate = message_date_r(data, root, &p->sentdate, &tz) == 0;
+	if (root != NULL)
+		p->header_len = root->header_start + root->header_len;
 	if (root != NULL) {
 		char *id = message_header_get(data + root->header_start, root->header_len, "Message-ID");
 		if (id != NULL) {
@@ -99,6 +101,7 @@ int message_store_file(struct store *st, const struct mailbox_info *mbox, const 
 		.internaldate_tz = tz, .sentdate = p->has_sentdate ? p->sentdate : internaldate,
 		.flags = flags, .keywords = keywords, .envelope = str_c(&p->envelope),
 		.bodystructure = str_c(&p->bodystructure), .body = str_c(&p->body),
+		.header = p->data, .header_len = p->header_len,
 		.dedup_id = dedup ? p->message_id : NULL,
 	};
 	uint64_t modseq;

@@ -57,7 +57,7 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS messages(mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
 	"  uid INTEGER NOT NULL, guid TEXT NOT NULL, size INTEGER NOT NULL, internaldate INTEGER NOT NULL,"
 	"  tz INTEGER NOT NULL, sentdate INTEGER NOT NULL, flags INTEGER NOT NULL, keywords TEXT,"
-	"  modseq INTEGER NOT NULL, envelope TEXT, bodystructure TEXT, body TEXT,"
+	"  modseq INTEGER NOT NULL, envelope TEXT, bodystructure TEXT, body TEXT, header BLOB,"
 	"  PRIMARY KEY(mailbox, uid));"
 	"CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox, modseq);"
 	"CREATE TABLE IF NOT EXISTS seen(mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
@@ -1225,8 +1225,8 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	if (next_uid(s, mbox->id, uid_r) < 0 || next_modseq(s, mbox->id, modseq_r) < 0)
 		goto fail;
 	sqlite3_stmt *q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, "
-			       "sentdate, flags, keywords, modseq, envelope, bodystructure, body) "
-			       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+			       "sentdate, flags, keywords, modseq, envelope, bodystructure, body, header) "
+			       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (q == NULL)
 		goto fail;
 	uint32_t flags = m->flags & MSG_STORED_FLAGS;
@@ -1245,6 +1245,8 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	sqlite3_bind_text(q, 11, m->envelope, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 12, m->bodystructure, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 13, m->body, -1, SQLITE_STATIC);
+	if (m->header != NULL)
+		sqlite3_bind_blob(q, 14, m->header, (int)m->header_len, SQLITE_STATIC);
 	if (sqlite_step_done(s, q, "append") < 0)
 		goto fail;
 	if (sqlite_quota_charge(s, mbox->name, (int64_t)m->size, 1, true) < 0)
@@ -1366,7 +1368,7 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 {
 	struct sqlite_store *s = S(st);
 	sqlite3_stmt *q = sqlite_prep(s, "SELECT size, internaldate, tz, sentdate, guid, envelope, "
-			       "bodystructure, body FROM messages WHERE mailbox = ? AND uid = ?");
+			       "bodystructure, body, header FROM messages WHERE mailbox = ? AND uid = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, mbox->id);
@@ -1386,12 +1388,30 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 	d->envelope = col_dup(q, 5);
 	d->bodystructure = col_dup(q, 6);
 	d->body = col_dup(q, 7);
+	d->header_len = (size_t)sqlite3_column_bytes(q, 8);
+	d->header = xmemdup(sqlite3_column_blob(q, 8) != NULL ? sqlite3_column_blob(q, 8) : "", d->header_len + 1);
+	d->header[d->header_len] = '\0';
 	str_t path = STR_INIT;
 	mailbox_dir(s, mbox->partition, mbox->uniqueid, &path);
 	str_printf(&path, "/%s", d->guid);
 	d->path = str_steal(&path);
 	sqlite3_reset(q);
 	return 1;
+}
+
+static int sq_read_begin(struct store *st)
+{
+	struct sqlite_store *s = S(st);
+	reset_all(s);
+	return exec(s, "BEGIN");
+}
+
+static void sq_read_end(struct store *st)
+{
+	struct sqlite_store *s = S(st);
+	reset_all(s);
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 }
 
 static bool keyword_in(const char *list, const char *kw, size_t kwlen)
@@ -1470,6 +1490,11 @@ static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox,
 	size_t nrec = 0, nfailed = 0;
 	uint64_t modseq = 0;
 	flags &= MSG_STORED_FLAGS;
+	/* Flag changes are committed without waiting for the disk (the WAL
+	 * still orders them; a later message commit makes them durable): a
+	 * crash of the machine may lose the last flag changes, never a
+	 * message. */
+	sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 	if (tx_begin(s) < 0)
 		goto fail_nolock;
 	for (size_t i = 0; i < n; i++) {
@@ -1552,6 +1577,7 @@ static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox,
 	}
 	if (tx_commit(s) < 0)
 		goto fail;
+	sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	*recs_r = recs;
 	*count_r = nrec;
 	*failed_r = failed;
@@ -1560,6 +1586,7 @@ static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox,
 fail:
 	tx_rollback(s);
 fail_nolock:
+	sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	msg_rec_free_array(recs, nrec);
 	free(failed);
 	return -1;
@@ -1748,15 +1775,15 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		sqlite3_stmt *q;
 		if (own_src) {
 			q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
-				 "flags, keywords, modseq, envelope, bodystructure, body) SELECT ?1, ?2, ?3, size, "
-				 "internaldate, tz, sentdate, flags, keywords, ?4, envelope, bodystructure, body "
+				 "flags, keywords, modseq, envelope, bodystructure, body, header) SELECT ?1, ?2, ?3, size, "
+				 "internaldate, tz, sentdate, flags, keywords, ?4, envelope, bodystructure, body, header "
 				 "FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags, size");
 		} else {
 			q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
-				 "flags, keywords, modseq, envelope, bodystructure, body) SELECT ?1, ?2, ?3, size, "
+				 "flags, keywords, modseq, envelope, bodystructure, body, header) SELECT ?1, ?2, ?3, size, "
 				 "internaldate, tz, sentdate, (flags & ~8) | (CASE WHEN EXISTS(SELECT 1 FROM seen "
 				 "WHERE mailbox = ?5 AND uid = ?6 AND user = ?7) THEN 8 ELSE 0 END), keywords, ?4, "
-				 "envelope, bodystructure, body FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags, size");
+				 "envelope, bodystructure, body, header FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags, size");
 		}
 		if (q == NULL)
 			goto fail_tx;
@@ -1864,6 +1891,8 @@ const struct store_backend store_sqlite_backend = {
 	.msg_list = sq_msg_list,
 	.msg_expunged_since = sq_msg_expunged_since,
 	.msg_detail = sq_msg_detail,
+	.read_begin = sq_read_begin,
+	.read_end = sq_read_end,
 	.msg_store_flags = sq_msg_store_flags,
 	.msg_expunge = sq_msg_expunge,
 	.msg_copy = sq_msg_copy,

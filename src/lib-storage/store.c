@@ -46,6 +46,7 @@ void msg_detail_free(struct msg_detail *d)
 	free(d->envelope);
 	free(d->bodystructure);
 	free(d->body);
+	free(d->header);
 	free(d->path);
 	memset(d, 0, sizeof(*d));
 }

@@ -76,6 +76,8 @@ struct msg_detail {
 	char *envelope;
 	char *bodystructure;
 	char *body;            /* BODY (non-extended bodystructure) */
+	char *header;          /* the raw header block, blank line included */
+	size_t header_len;
 	char *path;            /* the message file */
 };
 
@@ -90,6 +92,10 @@ struct new_msg {
 	const char *envelope;
 	const char *bodystructure;
 	const char *body;
+	/* The raw header block, kept in the metadata so header searches and
+	 * BODY[HEADER...] fetches need not open the file. */
+	const char *header;
+	size_t header_len;
 	/* Delivery's duplicate suppression: a Message-ID recorded with the
 	 * mailbox in the same transaction; a second one fails with
 	 * STORE_ERR_DUPLICATE and stores nothing. NULL: no check. */
@@ -213,6 +219,10 @@ struct store_backend {
 				  uint32_t **uids_r, size_t *count_r);
 	int (*msg_detail)(struct store *st, const struct mailbox_info *mbox, uint32_t uid,
 			  struct msg_detail *d); /* three-way */
+	/* A consistent read view for a command that reads many messages (one
+	 * lock instead of one per query). No writes in between. */
+	int (*read_begin)(struct store *st);
+	void (*read_end)(struct store *st);
 	/* Changes flags of the given UIDs; with unchangedsince != 0 the messages
 	 * whose modseq is higher are left alone and reported in *failed. The
 	 * updated records come back in *recs_r. */
