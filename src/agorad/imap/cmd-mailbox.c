@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ST (worker->store)
 
@@ -123,6 +124,34 @@ static int create_rights(struct imap_client *c, const char *tag, const char *int
 	return 0;
 }
 
+/* CREATE's (USE (attr...)): 1 parsed into "\\Sent \\Trash", 0 an unknown
+ * attribute, -1 malformed. */
+static int parse_use(const struct imap_arg *a, str_t *out)
+{
+	static const char *const known[] = {
+		"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash",
+	};
+	if (a->type != IMAP_ARG_LIST || a->count != 2 || !imap_arg_is_atom(&a->list[0], "USE") ||
+	    a->list[1].type != IMAP_ARG_LIST)
+		return -1;
+	const struct imap_arg *l = &a->list[1];
+	for (size_t i = 0; i < l->count; i++) {
+		if (l->list[i].type != IMAP_ARG_ATOM)
+			return -1;
+		size_t k;
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+			if (strcasecmp(l->list[i].str, known[k]) == 0)
+				break;
+		}
+		if (k == sizeof(known) / sizeof(known[0]))
+			return 0;
+		if (out->len > 0)
+			str_append_c(out, ' ');
+		str_append(out, known[k]);
+	}
+	return 1;
+}
+
 int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
 {
@@ -131,7 +160,22 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	const char *name = arg_mailbox(&args[0]);
 	if (name == NULL)
 		return -1;
-	str_t ext = STR_INIT, internal = STR_INIT, acl = STR_INIT;
+	str_t ext = STR_INIT, internal = STR_INIT, acl = STR_INIT, use = STR_INIT;
+	if (nargs == 2) {
+		/* RFC 6154 CREATE-SPECIAL-USE: (USE (\Sent ...)). Anything else
+		 * used to be accepted and ignored, so a client asking for a
+		 * special-use mailbox got a plain one with an OK. */
+		int ur = parse_use(&args[1], &use);
+		if (ur < 0) {
+			str_free(&use);
+			return -1;
+		}
+		if (ur == 0) {
+			client_tagged(c, cmd->tag, "NO", "[USEATTR] Unsupported special-use attribute");
+			str_free(&use);
+			return 0;
+		}
+	}
 	str_append(&ext, name);
 	/* A trailing separator only declares the intent to create children. */
 	if (ext.len > 1 && ext.data[ext.len - 1] == c->ns.sep)
@@ -151,7 +195,7 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	if (create_rights(c, cmd->tag, str_c(&internal), &acl) < 0)
 		goto out;
 	if (ST->be->mailbox_create(ST, str_c(&internal), config_str(server.cfg, "defaultpartition"),
-				   str_c(&acl), NULL, NULL) < 0) {
+				   str_c(&acl), use.len > 0 ? str_c(&use) : NULL, NULL) < 0) {
 		client_store_error(c, cmd->tag);
 		goto out;
 	}
@@ -162,6 +206,7 @@ out:
 	str_free(&ext);
 	str_free(&internal);
 	str_free(&acl);
+	str_free(&use);
 	return 0;
 }
 

@@ -143,7 +143,7 @@ void client_close(struct imap_client *c, const char *bye)
 void client_capability(struct imap_client *c, str_t *out)
 {
 	str_append(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE "
-		   "CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE BINARY ESEARCH");
+		   "CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE BINARY ESEARCH");
 	if (c->state == IMAP_NOAUTH) {
 		bool plain_ok = c->tls || server.plaintext_ok_without_tls;
 		if (server.ssl_ctx != NULL && !c->tls)
