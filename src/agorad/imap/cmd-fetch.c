@@ -100,7 +100,7 @@ static int parse_section_item(struct fetch_req *r, const char *s)
 	str_t tmp = STR_INIT;
 	const char *probe = "Subject: x\r\n\r\nbody\r\n";
 	struct message_part *root = message_parse(probe, strlen(probe));
-	int v = message_imap_section(&tmp, probe, strlen(probe), root, it.section, false);
+	int v = message_imap_section(&tmp, probe, strlen(probe), root, it.section, it.binary);
 	message_part_free(&root);
 	str_free(&tmp);
 	if (v == -1)
