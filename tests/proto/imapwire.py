@@ -84,7 +84,11 @@ class Response:
 
     def __init__(self, raw):
         self.raw = raw
-        self.tokens = parse_all(raw)
+        try:
+            self.tokens = parse_all(raw)
+        except ParseError:
+            # status responses carry free text that need not parse
+            self.tokens = [x.decode("utf-8", "replace") for x in raw.split(b" ", 2)]
         self.text = raw.decode("utf-8", "replace")
 
     def __repr__(self):
