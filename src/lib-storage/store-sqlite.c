@@ -842,7 +842,7 @@ static int sq_mailbox_counts(struct store *st, const struct mailbox_info *mbox, 
 	return 0;
 }
 
-static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r)
+static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r, uint32_t *new_r)
 {
 	struct sqlite_store *s = S(st);
 	if (tx_begin(s) < 0)
@@ -858,6 +858,7 @@ static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r
 	*old_r = (uint32_t)sqlite3_column_int64(q, 0);
 	sqlite3_int64 last = sqlite3_column_int64(q, 1) - 1;
 	sqlite3_reset(q);
+	*new_r = (uint32_t)last;
 	if ((sqlite3_int64)*old_r != last) {
 		q = prep(s, "UPDATE mailboxes SET recentuid = ? WHERE id = ?");
 		if (q == NULL)

@@ -307,7 +307,7 @@ static bool has_keyword(const char *list, const char *kw)
 static bool eval(const struct key *k, struct msgctx *m)
 {
 	const struct msg_rec *r = &m->sel->msgs[m->idx];
-	bool recent = r->uid > m->sel->recent_above;
+	bool recent = imap_selected_is_recent(m->sel, m->idx);
 	switch (k->kind) {
 	case K_ALL: return true;
 	case K_AND:
