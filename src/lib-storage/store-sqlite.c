@@ -986,9 +986,20 @@ static int sq_mailbox_counts(struct store *st, const struct mailbox_info *mbox, 
 	return 0;
 }
 
-static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r)
+static int claim_recent_tx(struct sqlite_store *s, int64_t id, uint32_t *old_r, uint32_t *new_r);
+
+static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r, uint32_t *new_r)
 {
 	struct sqlite_store *s = S(st);
+	/* \Recent is advisory: no need to wait for the disk. */
+	sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	int ret = claim_recent_tx(s, id, old_r, new_r);
+	sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	return ret;
+}
+
+static int claim_recent_tx(struct sqlite_store *s, int64_t id, uint32_t *old_r, uint32_t *new_r)
+{
 	if (tx_begin(s) < 0)
 		return -1;
 	sqlite3_stmt *q = sqlite_prep(s, "SELECT recentuid, uidnext FROM mailboxes WHERE id = ?");
@@ -1002,6 +1013,7 @@ static int sq_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r
 	*old_r = (uint32_t)sqlite3_column_int64(q, 0);
 	sqlite3_int64 last = sqlite3_column_int64(q, 1) - 1;
 	sqlite3_reset(q);
+	*new_r = (uint32_t)last;
 	if ((sqlite3_int64)*old_r != last) {
 		q = sqlite_prep(s, "UPDATE mailboxes SET recentuid = ? WHERE id = ?");
 		if (q == NULL)

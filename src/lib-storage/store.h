@@ -173,9 +173,9 @@ struct store_backend {
 	int (*mailbox_set_sharedseen)(struct store *st, int64_t id, bool shared);
 	int (*mailbox_counts)(struct store *st, const struct mailbox_info *info, const char *user,
 			      struct mailbox_counts *counts);
-	/* Claims UIDs above recentuid as \Recent for the caller; returns the old
-	 * value in *old_r. */
-	int (*mailbox_claim_recent)(struct store *st, int64_t id, uint32_t *old_r);
+	/* Claims UIDs above recentuid as \Recent for the caller: the caller's
+	 * recent UIDs are *old_r+1 .. *new_r (none when equal). */
+	int (*mailbox_claim_recent)(struct store *st, int64_t id, uint32_t *old_r, uint32_t *new_r);
 
 	/* Mailbox metadata (RFC 5464): `user` "" for /shared entries, the
 	 * user's name for /private ones; mailbox id 0 is the server. value NULL

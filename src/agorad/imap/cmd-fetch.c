@@ -100,7 +100,7 @@ static int parse_section_item(struct fetch_req *r, const char *s)
 	str_t tmp = STR_INIT;
 	const char *probe = "Subject: x\r\n\r\nbody\r\n";
 	struct message_part *root = message_parse(probe, strlen(probe));
-	int v = message_imap_section(&tmp, probe, strlen(probe), root, it.section, false);
+	int v = message_imap_section(&tmp, probe, strlen(probe), root, it.section, it.binary);
 	message_part_free(&root);
 	str_free(&tmp);
 	if (v == -1)
@@ -194,30 +194,107 @@ static void append_literal(str_t *out, const char *data, size_t len, bool binary
 	str_append_n(out, data, len);
 }
 
+/* Where a section's bytes come from: the whole file, the file after the
+ * header, the header kept in the metadata, or the parsed MIME tree. Only
+ * the last needs a parse, and the header kind needs no file at all. */
+enum section_source { SRC_WHOLE, SRC_TEXT, SRC_HEADER, SRC_PARTS };
+
+static enum section_source section_source(const struct fetch_item *it)
+{
+	if (it->section[0] == '\0')
+		return SRC_WHOLE;
+	if (it->binary)
+		return SRC_PARTS;
+	if (strcasecmp(it->section, "TEXT") == 0)
+		return SRC_TEXT;
+	if (strncasecmp(it->section, "HEADER", 6) == 0)
+		return SRC_HEADER;
+	return SRC_PARTS;
+}
+
+struct fetch_msg {
+	struct msg_detail d;
+	str_t *file;
+	bool file_loaded;
+	struct message_part *root, *hroot;
+};
+
+static int load_file(struct fetch_msg *fm)
+{
+	if (fm->file_loaded)
+		return 0;
+	if (!read_file(fm->d.path, fm->file)) {
+		log_error("message file %s: %s", fm->d.path, strerror(errno));
+		return -1;
+	}
+	fm->file_loaded = true;
+	return 0;
+}
+
+/* The bytes of a section: *data_r points into the file or into sec.
+ * Returns 0, -1 (I/O), -2 (unknown transfer encoding). */
+static int section_bytes(struct fetch_msg *fm, const struct fetch_item *it, str_t *sec,
+			 const char **data_r, size_t *len_r)
+{
+	enum section_source src = section_source(it);
+	if (src == SRC_HEADER) {
+		if (fm->hroot == NULL)
+			fm->hroot = message_parse(fm->d.header, fm->d.header_len);
+		if (message_imap_section(sec, fm->d.header, fm->d.header_len, fm->hroot, it->section, false) == -2)
+			return -2;
+		*data_r = str_c(sec);
+		*len_r = sec->len;
+		return 0;
+	}
+	if (load_file(fm) < 0)
+		return -1;
+	if (src == SRC_WHOLE) {
+		*data_r = str_c(fm->file);
+		*len_r = fm->file->len;
+		return 0;
+	}
+	if (src == SRC_TEXT) {
+		size_t skip = fm->d.header_len < fm->file->len ? fm->d.header_len : fm->file->len;
+		*data_r = str_c(fm->file) + skip;
+		*len_r = fm->file->len - skip;
+		return 0;
+	}
+	if (fm->root == NULL)
+		fm->root = message_parse(fm->file->data, fm->file->len);
+	if (message_imap_section(sec, fm->file->data, fm->file->len, fm->root, it->section, it->binary) == -2)
+		return -2;
+	*data_r = str_c(sec);
+	*len_r = sec->len;
+	return 0;
+}
+
+static void fetch_msg_free(struct fetch_msg *fm, bool have_detail)
+{
+	if (have_detail)
+		msg_detail_free(&fm->d);
+	message_part_free(&fm->root);
+	message_part_free(&fm->hroot);
+}
+
 static int fetch_one(struct imap_client *c, const struct fetch_req *r, size_t idx, bool uid_cmd,
 		     str_t *out, str_t *file)
 {
 	struct imap_selected *sel = c->sel;
 	struct msg_rec *m = &sel->msgs[idx];
+	struct fetch_msg fm;
+	memset(&fm, 0, sizeof(fm));
+	fm.file = file;
 	struct msg_detail d;
 	bool have_detail = false;
-	struct message_part *root = NULL;
 	if (r->need_detail) {
-		int dr = ST->be->msg_detail(ST, &sel->info, m->uid, &d);
+		int dr = ST->be->msg_detail(ST, &sel->info, m->uid, &fm.d);
 		if (dr <= 0) {
 			/* Expunged by someone else since: nothing to show (RFC 2180 4.1.2). */
 			return dr < 0 ? -1 : 0;
 		}
 		have_detail = true;
-		if (r->need_file) {
-			if (!read_file(d.path, file)) {
-				log_error("message file %s: %s", d.path, strerror(errno));
-				msg_detail_free(&d);
-				return -1;
-			}
-			root = message_parse(file->data, file->len);
-		}
 	}
+	d = fm.d;
 	str_clear(out);
 	str_printf(out, "* %zu FETCH (", idx + 1);
 	bool first = true;
@@ -274,17 +351,17 @@ static int fetch_one(struct imap_client *c, const struct fetch_req *r, size_t id
 		case F_SECTION:
 		case F_BINARY_SIZE: {
 			str_t sec = STR_INIT;
-			int sr = message_imap_section(&sec, file->data, file->len, root, it->section, it->binary);
-			if (sr == -2) {
+			const char *data = NULL;
+			size_t len = 0;
+			int sr = section_bytes(&fm, it, &sec, &data, &len);
+			if (sr < 0) {
 				str_free(&sec);
-				if (have_detail)
-					msg_detail_free(&d);
-				message_part_free(&root);
-				return -2;
+				fetch_msg_free(&fm, have_detail);
+				return sr;
 			}
 			SEP();
 			if (it->kind == F_BINARY_SIZE) {
-				str_printf(out, "BINARY.SIZE[%s] %zu", it->section, sec.len);
+				str_printf(out, "BINARY.SIZE[%s] %zu", it->section, len);
 				str_free(&sec);
 				break;
 			}
@@ -292,8 +369,6 @@ static int fetch_one(struct imap_client *c, const struct fetch_req *r, size_t id
 				str_append(out, it->label);
 			else
 				str_printf(out, "%s[%s]", it->binary ? "BINARY" : "BODY", it->section);
-			const char *data = str_c(&sec);
-			size_t len = sec.len;
 			if (it->partial) {
 				str_printf(out, "<%llu>", (unsigned long long)it->offset);
 				if (it->offset >= len) {
@@ -324,9 +399,7 @@ static int fetch_one(struct imap_client *c, const struct fetch_req *r, size_t id
 #undef SEP
 	str_append(out, ")\r\n");
 	client_send_str(c, out);
-	if (have_detail)
-		msg_detail_free(&d);
-	message_part_free(&root);
+	fetch_msg_free(&fm, have_detail);
 	return 0;
 }
 
@@ -410,11 +483,15 @@ int cmd_fetch(struct imap_client *c, const struct imap_command *cmd,
 	}
 	str_t out = STR_INIT, file = STR_INIT;
 	int err = 0;
+	/* One read view for the whole command, not a lock per message. */
+	bool snapshot = r.need_detail && n > 1 && ST->be->read_begin(ST) == 0;
 	for (size_t k = 0; k < n && err == 0; k++) {
 		if (r.changedsince && sel->msgs[idx[k]].modseq <= r.changedsince)
 			continue;
 		err = fetch_one(c, &r, idx[k], uid, &out, &file);
 	}
+	if (snapshot)
+		ST->be->read_end(ST);
 	str_free(&out);
 	str_free(&file);
 	free(idx);

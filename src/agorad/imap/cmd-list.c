@@ -55,6 +55,7 @@ struct entry {
 	char *internal;
 	char *specialuse;
 	bool exists, children, subscribed;
+	bool sub_below;      /* a subscribed mailbox lies below it (LSUB's % rule) */
 	struct mailbox_info info;
 };
 
@@ -167,6 +168,33 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->ext, ((const struct entry *)b)->ext);
 }
 
+static bool matches_any(const char *ref, const struct imap_arg *pats, size_t npats, const char *name, char sep)
+{
+	bool match = false;
+	for (size_t p = 0; p < npats && !match; p++) {
+		str_t full = STR_INIT;
+		str_append(&full, ref);
+		str_append(&full, pats[p].str);
+		match = pattern_match(str_c(&full), name, sep);
+		str_free(&full);
+	}
+	return match;
+}
+
+/* Whether a subscribed mailbox below `parent` is not matched itself. */
+static bool subscribed_below_unmatched(struct list_ctx *lc, const char *parent, const char *ref,
+				       const struct imap_arg *pats, size_t npats, char sep)
+{
+	size_t n = strlen(parent);
+	for (size_t i = 0; i < lc->n; i++) {
+		const struct entry *e = &lc->v[i];
+		if (e->subscribed && strncmp(e->ext, parent, n) == 0 && e->ext[n] == sep &&
+		    !matches_any(ref, pats, npats, e->ext, sep))
+			return true;
+	}
+	return false;
+}
+
 static void list_run(struct imap_client *c, const char *tag, const char *ref,
 		     const struct imap_arg *pats, size_t npats, bool lsub, bool sel_subscribed,
 		     bool sel_specialuse, bool ret_subscribed, bool ret_children, bool ret_specialuse,
@@ -198,27 +226,38 @@ static void list_run(struct imap_client *c, const char *tag, const char *ref,
 				e = add_entry(&lc, str_c(&ext));
 			if (e != NULL)
 				e->subscribed = true;
+			if (lsub) {
+				/* Remember the levels above for RFC 3501 6.3.9's %
+				 * rule; the subscribed name itself is copied because
+				 * add_entry may move the array. */
+				char *name = xstrdup(str_c(&ext));
+				for (char *p = strrchr(name, sep); p != NULL; p = strrchr(name, sep)) {
+					*p = '\0';
+					if (*name == '\0')
+						break;
+					add_entry(&lc, name)->sub_below = true;
+				}
+				free(name);
+			}
 		}
 		str_free(&ext);
 	}
 	qsort(lc.v, lc.n, sizeof(*lc.v), cmp_entry);
 	for (size_t i = 0; i < lc.n; i++) {
 		struct entry *e = &lc.v[i];
-		bool match = false;
-		for (size_t p = 0; p < npats && !match; p++) {
-			str_t full = STR_INIT;
-			str_append(&full, ref);
-			str_append(&full, pats[p].str);
-			match = pattern_match(str_c(&full), e->ext, sep);
-			str_free(&full);
-		}
-		if (!match)
+		if (!matches_any(ref, pats, npats, e->ext, sep))
 			continue;
-		if ((lsub || sel_subscribed) && !e->subscribed)
+		/* RFC 3501 6.3.9: LSUB with % lists a parent that is not
+		 * subscribed itself, as \Noselect, when a subscribed mailbox
+		 * below it is cut off by the %. */
+		bool noselect_parent = false;
+		if (lsub && !e->subscribed && e->sub_below)
+			noselect_parent = subscribed_below_unmatched(&lc, e->ext, ref, pats, npats, sep);
+		if ((lsub || sel_subscribed) && !e->subscribed && !noselect_parent)
 			continue;
 		if (sel_specialuse && e->specialuse == NULL)
 			continue;
-		if (!e->exists && !e->children && !e->subscribed)
+		if (!e->exists && !e->children && !e->subscribed && !noselect_parent)
 			continue;
 		if (!e->exists && !e->subscribed && descendant_matches(&lc, i, ref, pats, npats, sep))
 			continue; /* the pattern reaches below it: no need to show the level */
@@ -226,7 +265,9 @@ static void list_run(struct imap_client *c, const char *tag, const char *ref,
 		/* \NonExistent is RFC 5258's; a plain RFC 3501 LIST or LSUB
 		 * client only knows \Noselect for a level that cannot be
 		 * selected, and would try to SELECT it otherwise. */
-		if (!e->exists)
+		if (noselect_parent)
+			str_append(&attrs, " \\Noselect");
+		else if (!e->exists)
 			str_append(&attrs, extended ? " \\NonExistent" : " \\Noselect");
 		if (!lsub || ret_children) {
 			if (e->children)

@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ST (worker->store)
 
@@ -123,6 +124,63 @@ static int create_rights(struct imap_client *c, const char *tag, const char *int
 	return 0;
 }
 
+/* CREATE's (USE (attr...)): 1 parsed into "\\Sent \\Trash", 0 an unknown
+ * attribute, -1 malformed. */
+static int parse_use(const struct imap_arg *a, str_t *out)
+{
+	static const char *const known[] = {
+		"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash",
+	};
+	if (a->type != IMAP_ARG_LIST || a->count != 2 || !imap_arg_is_atom(&a->list[0], "USE") ||
+	    a->list[1].type != IMAP_ARG_LIST)
+		return -1;
+	const struct imap_arg *l = &a->list[1];
+	for (size_t i = 0; i < l->count; i++) {
+		if (l->list[i].type != IMAP_ARG_ATOM)
+			return -1;
+		size_t k;
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+			if (strcasecmp(l->list[i].str, known[k]) == 0)
+				break;
+		}
+		if (k == sizeof(known) / sizeof(known[0]))
+			return 0;
+		if (out->len > 0)
+			str_append_c(out, ' ');
+		str_append(out, known[k]);
+	}
+	return 1;
+}
+
+/* RFC 3501: CREATE a.b.c SHOULD create missing superior levels. They are
+ * made below the nearest mailbox that exists (whose k right create_rights
+ * checked) with the same ACL; a missing top level (user.X, or "shared" above
+ * shared.contact) is never invented. */
+static int create_superiors(struct imap_client *c, const char *internal, const char *acl)
+{
+	struct mailbox_info parent;
+	int r = nearest_parent(internal, &parent);
+	if (r <= 0)
+		return r;
+	size_t plen = strlen(parent.name);
+	mailbox_info_free(&parent);
+	const char *p = internal + plen + 1;
+	const char *dot;
+	while ((dot = strchr(p, '.')) != NULL) {
+		char *level = xstrndup(internal, (size_t)(dot - internal));
+		int cr = ST->be->mailbox_create(ST, level, config_str(server.cfg, "defaultpartition"), acl, NULL, NULL);
+		if (cr < 0 && ST->be->errcode(ST) != STORE_ERR_EXISTS) {
+			free(level);
+			return -1;
+		}
+		if (cr == 0)
+			log_info("user=%s created %s", c->user, level);
+		free(level);
+		p = dot + 1;
+	}
+	return 0;
+}
+
 int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
 {
@@ -131,13 +189,22 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	const char *name = arg_mailbox(&args[0]);
 	if (name == NULL)
 		return -1;
-	/* RFC 4466 create parameters: none is supported (no CREATE-SPECIAL-USE),
-	 * so only an empty list may follow the name. */
-	if (nargs == 2 && (args[1].type != IMAP_ARG_LIST || args[1].count != 0)) {
-		client_tagged(c, cmd->tag, "BAD", "Unsupported CREATE parameters");
-		return 1;
+	str_t ext = STR_INIT, internal = STR_INIT, acl = STR_INIT, use = STR_INIT;
+	if (nargs == 2) {
+		/* RFC 6154 CREATE-SPECIAL-USE: (USE (\Sent ...)). Anything else
+		 * used to be accepted and ignored, so a client asking for a
+		 * special-use mailbox got a plain one with an OK. */
+		int ur = parse_use(&args[1], &use);
+		if (ur < 0) {
+			str_free(&use);
+			return -1;
+		}
+		if (ur == 0) {
+			client_tagged(c, cmd->tag, "NO", "[USEATTR] Unsupported special-use attribute");
+			str_free(&use);
+			return 0;
+		}
 	}
-	str_t ext = STR_INIT, internal = STR_INIT, acl = STR_INIT;
 	str_append(&ext, name);
 	/* A trailing separator only declares the intent to create children. */
 	if (ext.len > 1 && ext.data[ext.len - 1] == c->ns.sep)
@@ -156,8 +223,12 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	}
 	if (create_rights(c, cmd->tag, str_c(&internal), &acl) < 0)
 		goto out;
+	if (create_superiors(c, str_c(&internal), str_c(&acl)) < 0) {
+		client_store_error(c, cmd->tag);
+		goto out;
+	}
 	if (ST->be->mailbox_create(ST, str_c(&internal), config_str(server.cfg, "defaultpartition"),
-				   str_c(&acl), NULL, NULL) < 0) {
+				   str_c(&acl), use.len > 0 ? str_c(&use) : NULL, NULL) < 0) {
 		client_store_error(c, cmd->tag);
 		goto out;
 	}
@@ -168,6 +239,7 @@ out:
 	str_free(&ext);
 	str_free(&internal);
 	str_free(&acl);
+	str_free(&use);
 	return 0;
 }
 

@@ -197,6 +197,10 @@ static struct key *parse_key(struct sparser *p, int depth)
 			strcasecmp(w, "SENTON") == 0 ? K_SENTON : K_SENTSINCE;
 		k = key_new(kind);
 		p->need_detail = true;
+		/* SENT* compare the Date: header's own calendar day, and the
+		 * store keeps only the instant (sentdate): read the header. */
+		if (kind == K_SENTBEFORE || kind == K_SENTON || kind == K_SENTSINCE)
+			p->need_file = true;
 		if (take_date(p, &k->date) < 0)
 			goto fail;
 	} else if (strcasecmp(w, "FROM") == 0 || strcasecmp(w, "TO") == 0 || strcasecmp(w, "CC") == 0 ||
@@ -204,12 +208,12 @@ static struct key *parse_key(struct sparser *p, int depth)
 		k = key_new(K_HEADER);
 		k->field = strcasecmp(w, "FROM") == 0 ? "From" : strcasecmp(w, "TO") == 0 ? "To" :
 			strcasecmp(w, "CC") == 0 ? "Cc" : strcasecmp(w, "BCC") == 0 ? "Bcc" : "Subject";
-		p->need_file = p->need_detail = true;
+		p->need_detail = true; /* the header is kept in the metadata */
 		if ((k->str = take_string(p)) == NULL)
 			goto fail;
 	} else if (strcasecmp(w, "HEADER") == 0) {
 		k = key_new(K_HEADER);
-		p->need_file = p->need_detail = true;
+		p->need_detail = true;
 		if ((k->field = take_string(p)) == NULL || (k->str = take_string(p)) == NULL)
 			goto fail;
 	} else if (strcasecmp(w, "BODY") == 0 || strcasecmp(w, "TEXT") == 0) {
@@ -250,6 +254,12 @@ fail:
 	return NULL;
 }
 
+static time_t day_of(time_t t, int tz_min)
+{
+	t += (time_t)tz_min * 60;
+	return t - (t % 86400 + 86400) % 86400;
+}
+
 struct msgctx {
 	struct imap_selected *sel;
 	size_t idx;
@@ -257,12 +267,24 @@ struct msgctx {
 	const char *file;
 	size_t flen;
 	struct message_part *root;
+	struct message_part *hroot;  /* of the cached header alone */
+	time_t sent_day;     /* day of the Date: header in its own zone; 0 not yet */
 };
 
-static time_t day_of(time_t t, int tz_min)
+/* RFC 3501 6.4.4: SENT* disregard the time and the timezone of Date:, so
+ * "00:30 +0200" on the 23rd is sent on the 23rd even though it is the 22nd
+ * in UTC. Without a usable Date: the internal date stands in. */
+static time_t sent_day(struct msgctx *m)
 {
-	t += (time_t)tz_min * 60;
-	return t - (t % 86400 + 86400) % 86400;
+	if (m->sent_day != 0)
+		return m->sent_day;
+	time_t t;
+	int tz;
+	if (m->root != NULL && message_date_r(m->file, m->root, &t, &tz) == 0)
+		m->sent_day = day_of(t, tz);
+	else
+		m->sent_day = day_of(m->d->internaldate, m->d->internaldate_tz);
+	return m->sent_day;
 }
 
 static bool has_keyword(const char *list, const char *kw)
@@ -286,7 +308,7 @@ static bool has_keyword(const char *list, const char *kw)
 static bool eval(const struct key *k, struct msgctx *m)
 {
 	const struct msg_rec *r = &m->sel->msgs[m->idx];
-	bool recent = r->uid > m->sel->recent_above;
+	bool recent = imap_selected_is_recent(m->sel, m->idx);
 	switch (k->kind) {
 	case K_ALL: return true;
 	case K_AND:
@@ -313,10 +335,14 @@ static bool eval(const struct key *k, struct msgctx *m)
 	case K_BEFORE: return day_of(m->d->internaldate, m->d->internaldate_tz) < k->date;
 	case K_ON: return day_of(m->d->internaldate, m->d->internaldate_tz) == k->date;
 	case K_SINCE: return day_of(m->d->internaldate, m->d->internaldate_tz) >= k->date;
-	case K_SENTBEFORE: return day_of(m->d->sentdate, 0) < k->date;
-	case K_SENTON: return day_of(m->d->sentdate, 0) == k->date;
-	case K_SENTSINCE: return day_of(m->d->sentdate, 0) >= k->date;
-	case K_HEADER: return m->root != NULL && message_search_header(m->file, m->flen, m->root, k->field, k->str);
+	case K_SENTBEFORE: return sent_day(m) < k->date;
+	case K_SENTON: return sent_day(m) == k->date;
+	case K_SENTSINCE: return sent_day(m) >= k->date;
+	case K_HEADER:
+		if (m->hroot == NULL)
+			m->hroot = message_parse(m->d->header, m->d->header_len);
+		return m->hroot != NULL && message_search_header(m->d->header, m->d->header_len, m->hroot,
+								 k->field, k->str);
 	case K_BODY: return m->root != NULL && message_search_body(m->file, m->flen, m->root, k->str);
 	case K_TEXT: return m->root != NULL && message_search_text(m->file, m->flen, m->root, k->str);
 	}
@@ -378,10 +404,11 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 	for (struct key *k = root->a; k != NULL; k = k->next)
 		uses_modseq |= k->kind == K_MODSEQ;
 	int err = 0;
+	bool snapshot = p.need_detail && ST->be->read_begin(ST) == 0;
 	for (size_t i = 0; i < sel->count && err == 0; i++) {
 		if (sel->expunged[i])
 			continue;
-		struct msgctx m = { sel, i, NULL, NULL, 0, NULL };
+		struct msgctx m = { sel, i, NULL, NULL, 0, NULL, NULL, 0 };
 		struct msg_detail d;
 		if (p.need_detail) {
 			int dr = ST->be->msg_detail(ST, &sel->info, sel->msgs[i].uid, &d);
@@ -415,9 +442,12 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 				maxmodseq = sel->msgs[i].modseq;
 		}
 		message_part_free(&m.root);
+		message_part_free(&m.hroot);
 		if (m.d != NULL)
 			msg_detail_free(&d);
 	}
+	if (snapshot)
+		ST->be->read_end(ST);
 	if (err < 0) {
 		client_store_error(c, cmd->tag);
 	} else if (esearch) {

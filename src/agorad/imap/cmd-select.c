@@ -58,7 +58,7 @@ static int select_common(struct imap_client *c, const struct imap_command *cmd,
 	client_send(c, "* %zu EXISTS", sel->count);
 	uint32_t recent = 0, first_unseen = 0;
 	for (size_t i = 0; i < sel->count; i++) {
-		if (sel->msgs[i].uid > sel->recent_above)
+		if (imap_selected_is_recent(sel, i))
 			recent++;
 		if (first_unseen == 0 && !(sel->msgs[i].flags & MSG_SEEN))
 			first_unseen = (uint32_t)i + 1;

@@ -183,8 +183,8 @@ void client_close(struct imap_client *c, const char *bye)
 void client_capability(struct imap_client *c, str_t *out)
 {
 	str_append(out, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE "
-		   "CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE BINARY ESEARCH ACL RIGHTS=kxten METADATA "
-		   "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE QUOTASET");
+		   "CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS CONDSTORE BINARY ESEARCH "
+		   "ACL RIGHTS=kxten METADATA QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE QUOTASET");
 	if (c->state == IMAP_NOAUTH) {
 		bool plain_ok = c->tls || server.plaintext_ok_without_tls;
 		if (server.ssl_ctx != NULL && !c->tls)
@@ -532,14 +532,42 @@ void imap_client_create(int fd, bool implicit_tls)
 	arm_timeout(c);
 }
 
+/* One look at each mailbox per round, however many sessions idle in it:
+ * only the sessions whose mailbox moved on do any more work. */
+struct seen_mailbox {
+	int64_t id;
+	uint64_t highestmodseq;
+	bool gone;
+};
+
 void imap_clients_notify_changes(void)
 {
 	struct imap_client *next;
+	struct seen_mailbox *seen = NULL;
+	size_t nseen = 0;
+	struct store *st = worker->store;
 	for (struct imap_client *c = worker->clients; c != NULL; c = next) {
 		next = c->next;
-		if (c->sel != NULL && c->wait == WAIT_IDLE_DONE && !c->closing)
+		if (c->sel == NULL || c->wait != WAIT_IDLE_DONE || c->closing)
+			continue;
+		size_t i;
+		for (i = 0; i < nseen && seen[i].id != c->sel->info.id; i++)
+			;
+		if (i == nseen) {
+			struct mailbox_info info;
+			int r = st->be->mailbox_get(st, c->sel->info.name, &info);
+			seen = xrealloc(seen, (nseen + 1) * sizeof(*seen));
+			seen[nseen].id = c->sel->info.id;
+			seen[nseen].gone = r != 1 || info.id != c->sel->info.id;
+			seen[nseen].highestmodseq = r == 1 ? info.highestmodseq : 0;
+			if (r == 1)
+				mailbox_info_free(&info);
+			nseen++;
+		}
+		if (seen[i].gone || seen[i].highestmodseq != c->sel->modseq)
 			imap_selected_sync(c, true);
 	}
+	free(seen);
 }
 
 void imap_clients_shutdown(const char *reason)

@@ -12,6 +12,7 @@ static void sel_free(struct imap_selected *sel)
 	mailbox_info_free(&sel->info);
 	msg_rec_free_array(sel->msgs, sel->count);
 	free(sel->expunged);
+	seqset_free(&sel->recent);
 	free(sel);
 }
 
@@ -113,14 +114,17 @@ int imap_selected_open(struct imap_client *c, const struct mailbox_info *info, b
 	sel->info.specialuse = info->specialuse ? xstrdup(info->specialuse) : NULL;
 	sel->rights = client_rights(c, info);
 	sel->readonly = readonly;
-	uint32_t old_recent = info->recentuid;
-	if (!readonly) {
-		if (st->be->mailbox_claim_recent(st, info->id, &old_recent) < 0) {
+	/* Claiming \Recent is a write: only when something arrived since the
+	 * last session claimed. */
+	if (!readonly && info->recentuid + 1 < info->uidnext) {
+		uint32_t old, new;
+		if (st->be->mailbox_claim_recent(st, info->id, &old, &new) < 0) {
 			sel_free(sel);
 			return -1;
 		}
+		if (new > old)
+			seqset_add_range(&sel->recent, old + 1, new);
 	}
-	sel->recent_above = readonly ? UINT32_MAX : old_recent;
 	if (mailbox_reload(c, sel) < 0) {
 		sel_free(sel);
 		return -1;
@@ -186,10 +190,15 @@ static void append_flag_names(uint32_t flags, const char *keywords, str_t *out)
 	}
 }
 
+bool imap_selected_is_recent(const struct imap_selected *sel, size_t idx)
+{
+	return seqset_contains(&sel->recent, sel->msgs[idx].uid);
+}
+
 void imap_selected_flags(const struct imap_selected *sel, size_t idx, str_t *out)
 {
 	uint32_t f = sel->msgs[idx].flags;
-	if (sel->msgs[idx].uid > sel->recent_above)
+	if (imap_selected_is_recent(sel, idx))
 		f |= MSG_RECENT;
 	append_flag_names(f, sel->msgs[idx].keywords, out);
 }
@@ -290,9 +299,9 @@ void imap_selected_sync(struct imap_client *c, bool allow_expunge)
 		}
 		msg_rec_free_array(recs, n);
 		if (new_msgs && !sel->readonly) {
-			uint32_t old;
-			if (st->be->mailbox_claim_recent(st, sel->info.id, &old) == 0 && old < sel->recent_above)
-				sel->recent_above = old;
+			uint32_t old, new;
+			if (st->be->mailbox_claim_recent(st, sel->info.id, &old, &new) == 0 && new > old)
+				seqset_add_range(&sel->recent, old + 1, new);
 		}
 		sel->modseq = sel->info.highestmodseq;
 	}
@@ -302,7 +311,7 @@ void imap_selected_sync(struct imap_client *c, bool allow_expunge)
 		client_send(c, "* %zu EXISTS", sel->count);
 		uint32_t recent = 0;
 		for (size_t i = 0; i < sel->count; i++) {
-			if (sel->msgs[i].uid > sel->recent_above)
+			if (imap_selected_is_recent(sel, i))
 				recent++;
 		}
 		client_send(c, "* %u RECENT", recent);

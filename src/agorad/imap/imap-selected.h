@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include "lib-storage/store.h"
 #include "lib-acl/acl.h"
+#include "lib-imap/seqset.h"
 
 struct imap_client;
-struct seqset;
 
 struct imap_selected {
 	struct mailbox_info info;
@@ -21,7 +21,10 @@ struct imap_selected {
 	bool *expunged;             /* per message: expunged, not yet announced */
 	size_t pending_expunges;
 	uint64_t modseq;            /* changes up to here are reflected */
-	uint32_t recent_above;      /* UIDs above it are \Recent in this session */
+	/* The UIDs this session claimed as \Recent. A set, not a threshold:
+	 * sessions claim new messages in turns, so one session's recent UIDs
+	 * can have another's in between. */
+	struct seqset recent;
 	uint32_t exists_sent;       /* count last announced with EXISTS */
 };
 
@@ -35,6 +38,8 @@ long imap_selected_find_uid(const struct imap_selected *sel, uint32_t uid);
 /* Translates a sequence set or UID set into ascending message indexes. */
 int imap_selected_resolve(const struct imap_selected *sel, const char *set, bool uid,
 			  uint32_t **idx_r, size_t *count_r);
+/* Whether the message at idx is \Recent in this session. */
+bool imap_selected_is_recent(const struct imap_selected *sel, size_t idx);
 /* Flag list "\Seen \Answered kw" for a message (with \Recent when it is). */
 void imap_selected_flags(const struct imap_selected *sel, size_t idx, str_t *out);
 /* Applies a record from the store to the view (flags, keywords, modseq). */
