@@ -123,6 +123,37 @@ static int create_rights(struct imap_client *c, const char *tag, const char *int
 	return 0;
 }
 
+/* Whether a new mailbox may take `internal` (CREATE, RENAME's target):
+ * 0 yes (acl filled), else the answer has been sent. A name that exists but
+ * that the user may not look up answers as a free name would: "already
+ * exists" only when the user could have created it, which they could not if
+ * it did not exist, would tell who has which mailbox. */
+static int name_taken(struct imap_client *c, const char *tag, const char *internal, str_t *acl)
+{
+	struct mailbox_info info;
+	int r = ST->be->mailbox_get(ST, internal, &info);
+	if (r < 0) {
+		client_store_error(c, tag);
+		return -1;
+	}
+	bool visible = false;
+	if (r == 1) {
+		visible = (client_rights(c, &info) & ACL_L) != 0;
+		mailbox_info_free(&info);
+	}
+	if (r == 1 && visible) {
+		client_tagged(c, tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
+		return -1;
+	}
+	if (create_rights(c, tag, internal, acl) < 0)
+		return -1;
+	if (r == 1) {
+		client_tagged(c, tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
 {
@@ -140,15 +171,7 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
 		goto out;
 	}
-	int r = ST->be->mailbox_get(ST, str_c(&internal), NULL);
-	if (r != 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
-		goto out;
-	}
-	if (create_rights(c, cmd->tag, str_c(&internal), &acl) < 0)
+	if (name_taken(c, cmd->tag, str_c(&internal), &acl) != 0)
 		goto out;
 	if (ST->be->mailbox_create(ST, str_c(&internal), config_str(server.cfg, "defaultpartition"),
 				   str_c(&acl), NULL, NULL) < 0) {
@@ -258,15 +281,7 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Cannot rename a mailbox into itself");
 		goto out;
 	}
-	r = ST->be->mailbox_get(ST, str_c(&newint), NULL);
-	if (r != 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
-		goto out;
-	}
-	if (create_rights(c, cmd->tag, str_c(&newint), &acl) < 0)
+	if (name_taken(c, cmd->tag, str_c(&newint), &acl) != 0)
 		goto out;
 	if (inbox) {
 		str_clear(&acl);
