@@ -77,9 +77,11 @@ static int create_rights(struct imap_client *c, const char *tag, const char *int
 	}
 	if (r == 1) {
 		acl_rights_t rights = client_rights(c, &parent);
-		if (!(rights & ACL_K)) {
-			client_tagged(c, tag, "NO", (rights & ACL_L) ? "[NOPERM] Permission denied" :
-				      "[NOPERM] Permission denied");
+		/* k without l is no right: a child created under a parent the
+		 * user cannot see would tell them that it exists. The answer is
+		 * the one for a name with no parent at all. */
+		if ((rights & (ACL_K | ACL_L)) != (ACL_K | ACL_L)) {
+			client_tagged(c, tag, "NO", "[NOPERM] Permission denied");
 			mailbox_info_free(&parent);
 			return -1;
 		}
