@@ -61,6 +61,51 @@ int main(void)
 	const char *staff[] = { "staff", NULL };
 	struct acl_subject eve = { "eve", staff, true };
 	CHECK_INT(acl_rights_eval("$staff\tlr\t", &eve), ACL_L | ACL_R);
+
+	/* Union of every matching positive entry minus every matching
+	 * negative one, through either spelling of a group. */
+	const char *two[] = { "staff", "interns", NULL };
+	struct acl_subject both = { "frank", two, true };
+	const char *mixed = "anyone\tl\tgroup:staff\trsw\tfrank\ti\t-$interns\tw\t";
+	CHECK_STR(fmt(acl_rights_eval(mixed, &both), false), "lrsi");
+	CHECK_STR(fmt(acl_rights_eval(mixed, &eve), false), "lrsw");
+	CHECK_STR(fmt(acl_rights_eval("anyone\tlrs\t-group:staff\tl\t", &eve), false), "rs");
+	CHECK_INT(acl_rights_eval("frank\tlrs\t-anyone\tlrs\t", &both), 0);
+	/* A negative entry for a group the user is not in takes nothing. */
+	CHECK_STR(fmt(acl_rights_eval("anyone\tlr\t-group:interns\tr\t", &eve), false), "lr");
+	/* Negative rights given as obsolete letters expand like positive ones. */
+	CHECK_STR(fmt(acl_rights_eval("anyone\tlrswipkxtea\t-frank\tcd\t", &both), false), "lrswipa");
+	/* authenticated and anonymous split the world in two. */
+	CHECK_STR(fmt(acl_rights_eval("anonymous\tl\tauthenticated\tr\t", &dave), false), "r");
+	CHECK_STR(fmt(acl_rights_eval("anonymous\tl\tauthenticated\tr\t", &anon), false), "l");
+	CHECK_STR(fmt(acl_rights_eval("anyone\tlr\t-anonymous\tr\t", &anon), false), "l");
+	CHECK_STR(fmt(acl_rights_eval("anyone\tlr\t-anonymous\tr\t", &dave), false), "lr");
+	CHECK_STR(fmt(acl_rights_eval("anyone\tlr\t-authenticated\tr\t", &dave), false), "l");
+	/* A user named like a group's member list is not the group. */
+	CHECK_INT(acl_rights_eval("staff\tlr\t", &eve), 0);
+
+	/* c and d: parsed to kx and te, shown only when both halves are there. */
+	CHECK_INT(acl_rights_parse("lc", &r, &bad), 0);
+	CHECK_STR(fmt(r, true), "lkxc");
+	CHECK_STR(fmt(ACL_K, true), "k");
+	CHECK_STR(fmt(ACL_T | ACL_E, true), "ted");
+	CHECK_STR(fmt(ACL_L | ACL_R | ACL_S | ACL_W | ACL_I | ACL_P | ACL_K | ACL_X | ACL_T | ACL_E, true),
+		  "lrswipkxtecd");
+	CHECK_STR(fmt(0, true), "");
+	CHECK_INT(acl_rights_parse("", &r, &bad), 0);
+	CHECK_INT(r, 0);
+	CHECK_INT(acl_rights_parse("lrsX", &r, &bad), -1);
+	CHECK_INT(bad, 'X');
+	/* Stored entries hold modern letters only. */
+	str_clear(&tmp);
+	acl_rights_parse("lrcd", &r, &bad);
+	acl_entry_set("", "bob", r, false, &tmp);
+	CHECK_STR(str_c(&tmp), "bob\tlrkxte\t");
+	/* Setting no rights removes the entry. */
+	str_clear(&acl);
+	acl_entry_set(str_c(&tmp), "bob", 0, false, &acl);
+	CHECK_STR(str_c(&acl), "");
+
 	str_free(&acl);
 	str_free(&tmp);
 	return test_summary("acl");

@@ -41,8 +41,8 @@ static int append_levels(const struct namespace *ns, const char *ext, str_t *out
 			str_append_c(out, '.');
 		} else if (ns->sep == '/' && c == '.') {
 			str_append_c(out, '^');
-		} else if (ns->sep == '.' && c == '^') {
-			return -1;
+		} else if (c == '^') {
+			return -1; /* '^' is how '.' is kept: it would come back as '.' */
 		} else {
 			str_append_c(out, c);
 		}
@@ -78,7 +78,7 @@ static bool is_inbox_word(const char *ext, char sep)
 	return strncasecmp(ext, "INBOX", 5) == 0 && (ext[5] == '\0' || ext[5] == sep);
 }
 
-int namespace_to_internal(const struct namespace *ns, const char *ext, str_t *out)
+static int to_internal(const struct namespace *ns, const char *ext, str_t *out)
 {
 	const char *rest;
 	str_clear(out);
@@ -107,6 +107,17 @@ int namespace_to_internal(const struct namespace *ns, const char *ext, str_t *ou
 	str_append(out, ns->user);
 	str_append_c(out, '.');
 	return append_levels(ns, ext, out);
+}
+
+int namespace_to_internal(const struct namespace *ns, const char *ext, str_t *out)
+{
+	if (to_internal(ns, ext, out) < 0)
+		return -1;
+	/* "user" is the root of the users' hierarchy, never a mailbox: as a
+	 * shared mailbox it would hold every user's INBOX. */
+	if (strcmp(str_c(out), "user") == 0)
+		return -1;
+	return 0;
 }
 
 int namespace_to_external(const struct namespace *ns, const char *internal, str_t *out)

@@ -78,9 +78,11 @@ static int create_rights(struct imap_client *c, const char *tag, const char *int
 	}
 	if (r == 1) {
 		acl_rights_t rights = client_rights(c, &parent);
-		if (!(rights & ACL_K)) {
-			client_tagged(c, tag, "NO", (rights & ACL_L) ? "[NOPERM] Permission denied" :
-				      "[NOPERM] Permission denied");
+		/* k without l is no right: a child created under a parent the
+		 * user cannot see would tell them that it exists. The answer is
+		 * the one for a name with no parent at all. */
+		if ((rights & (ACL_K | ACL_L)) != (ACL_K | ACL_L)) {
+			client_tagged(c, tag, "NO", "[NOPERM] Permission denied");
 			mailbox_info_free(&parent);
 			return -1;
 		}
@@ -181,6 +183,37 @@ static int create_superiors(struct imap_client *c, const char *internal, const c
 	return 0;
 }
 
+/* Whether a new mailbox may take `internal` (CREATE, RENAME's target):
+ * 0 yes (acl filled), else the answer has been sent. A name that exists but
+ * that the user may not look up answers as a free name would: "already
+ * exists" only when the user could have created it, which they could not if
+ * it did not exist, would tell who has which mailbox. */
+static int name_taken(struct imap_client *c, const char *tag, const char *internal, str_t *acl)
+{
+	struct mailbox_info info;
+	int r = ST->be->mailbox_get(ST, internal, &info);
+	if (r < 0) {
+		client_store_error(c, tag);
+		return -1;
+	}
+	bool visible = false;
+	if (r == 1) {
+		visible = (client_rights(c, &info) & ACL_L) != 0;
+		mailbox_info_free(&info);
+	}
+	if (r == 1 && visible) {
+		client_tagged(c, tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
+		return -1;
+	}
+	if (create_rights(c, tag, internal, acl) < 0)
+		return -1;
+	if (r == 1) {
+		client_tagged(c, tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
 {
@@ -213,15 +246,7 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
 		goto out;
 	}
-	int r = ST->be->mailbox_get(ST, str_c(&internal), NULL);
-	if (r != 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
-		goto out;
-	}
-	if (create_rights(c, cmd->tag, str_c(&internal), &acl) < 0)
+	if (name_taken(c, cmd->tag, str_c(&internal), &acl) != 0)
 		goto out;
 	if (create_superiors(c, str_c(&internal), str_c(&acl)) < 0) {
 		client_store_error(c, cmd->tag);
@@ -336,16 +361,12 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Cannot rename a mailbox into itself");
 		goto out;
 	}
-	r = ST->be->mailbox_get(ST, str_c(&newint), NULL);
-	if (r != 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
+	if (name_taken(c, cmd->tag, str_c(&newint), &acl) != 0)
+		goto out;
+	if (create_superiors(c, str_c(&newint), str_c(&acl)) < 0) {
+		client_store_error(c, cmd->tag);
 		goto out;
 	}
-	if (create_rights(c, cmd->tag, str_c(&newint), &acl) < 0)
-		goto out;
 	if (inbox) {
 		str_clear(&acl);
 		str_append(&acl, info.acl);

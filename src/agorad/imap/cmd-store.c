@@ -71,7 +71,12 @@ int cmd_store(struct imap_client *c, const struct imap_command *cmd,
 		return -1;
 	}
 	if (sel->readonly) {
-		client_tagged(c, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
+		/* Read-only because the rights allow no change at all (lrp) is
+		 * a refusal, as in Cyrus; after EXAMINE it is the mode. */
+		if (!(sel->rights & (ACL_S | ACL_W | ACL_T | ACL_E | ACL_I)))
+			client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
+		else
+			client_tagged(c, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
 		goto out;
 	}
 	/* Each kind of flag needs its own right (RFC 4314 4). */
