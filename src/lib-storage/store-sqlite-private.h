@@ -36,6 +36,9 @@ int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
  * would pass a limit. */
 int sqlite_quota_charge(struct sqlite_store *s, const char *mailbox, int64_t bytes, int64_t messages,
 			bool check);
+/* 1 when `a` and `b` are covered by the same quota root (or both by
+ * none), 0 when not, -1 on error. */
+int sqlite_quota_same_root(struct sqlite_store *s, const char *a, const char *b);
 /* Recomputes the usage of the roots that cover `name` or anything below
  * it, after mailboxes moved between roots (rename, delete). */
 int sqlite_quota_refresh_under(struct sqlite_store *s, const char *name);

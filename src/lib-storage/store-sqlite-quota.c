@@ -46,6 +46,16 @@ static int root_of(struct sqlite_store *s, const char *name, str_t *root_r)
 	return ret;
 }
 
+int sqlite_quota_same_root(struct sqlite_store *s, const char *a, const char *b)
+{
+	str_t ra = STR_INIT, rb = STR_INIT;
+	int r1 = root_of(s, a, &ra), r2 = r1 < 0 ? -1 : root_of(s, b, &rb);
+	int ret = r1 < 0 || r2 < 0 ? -1 : r1 == r2 && (r1 == 0 || strcmp(str_c(&ra), str_c(&rb)) == 0);
+	str_free(&ra);
+	str_free(&rb);
+	return ret;
+}
+
 int sqlite_quota_charge(struct sqlite_store *s, const char *mailbox, int64_t bytes, int64_t messages,
 			bool check)
 {

@@ -1766,10 +1766,14 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		}
 	}
 	/* A move gives back the source's usage first, so a move inside one
-	 * quota root costs nothing. */
+	 * quota root costs nothing: it adds nothing to the root, so it is
+	 * allowed even when the root is over a limit lowered below its usage. */
+	int same_root = move ? sqlite_quota_same_root(s, src->name, dst->name) : 0;
+	if (same_root < 0)
+		goto fail_tx;
 	if (move && expunge_rows(s, src, uids, n, &files) < 0)
 		goto fail_tx;
-	if (sqlite_quota_charge(s, dst->name, copied_bytes, copied_msgs, true) < 0)
+	if (sqlite_quota_charge(s, dst->name, copied_bytes, copied_msgs, !same_root) < 0)
 		goto fail_tx;
 	if (tx_commit(s) < 0)
 		goto fail_tx;
