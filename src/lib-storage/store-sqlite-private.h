@@ -43,6 +43,18 @@ int sqlite_quota_same_root(struct sqlite_store *s, const char *a, const char *b)
  * it, after mailboxes moved between roots (rename, delete). */
 int sqlite_quota_refresh_under(struct sqlite_store *s, const char *name);
 int sqlite_quota_rename(struct sqlite_store *s, const char *oldname, const char *newname);
+/* Every root's usage, taken before a rename ... */
+struct quota_snap {
+	char *root;
+	int64_t bytes, msgs;
+};
+int sqlite_quota_snapshot(struct sqlite_store *s, struct quota_snap **snap_r, size_t *n_r);
+void sqlite_quota_snapshot_free(struct quota_snap *snap, size_t n);
+/* ... and compared after it (roots under `newname` with their names under
+ * `oldname`): a root whose usage grew past a limit fails the rename with
+ * STORE_ERR_OVERQUOTA. */
+int sqlite_quota_check_growth(struct sqlite_store *s, const struct quota_snap *snap, size_t n,
+			      const char *oldname, const char *newname);
 
 /* The quota operations of the backend table. */
 int sqlite_quota_get(struct store *st, const char *root, struct quota_info *q);

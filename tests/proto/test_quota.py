@@ -495,3 +495,30 @@ def test_agora_quota_report(server):
     assert out[1:] == ["     100        5        5 user.bob", "      10       20        2 user.bob (MESSAGE)"], out
     # usage is right, so -f has nothing to say
     assert server.agora("quota", "-f").stdout == ""
+
+
+def test_rename_into_a_full_root_refused(server):
+    """RENAME that carries messages from one root into another is an
+    increase of the target root like COPY: refused when it would cross the
+    limit (as Cyrus checks the new root's quota), and nothing changes."""
+    b = Session(server, "bob")
+    b.ok("CREATE INBOX.Archive")
+    b.ok("CREATE INBOX.Work")
+    for i in range(2):
+        assert tagged(b.append("INBOX.Work", message(f"w{i}")))[0] == "OK"
+    admin_setquota(server, "user.bob", "MESSAGE 10")
+    admin_setquota(server, "user.bob.Archive", "MESSAGE 1")
+    lines = b.cmd("RENAME INBOX.Work INBOX.Archive.Work")
+    assert tagged(lines)[0] == "NO" and "[OVERQUOTA]" in lines[-1], lines
+    assert b.status("INBOX.Work") == 2
+    assert admin_quota(server, "user.bob") == {"MESSAGE": (2, 10)}
+    assert admin_quota(server, "user.bob.Archive") == {"MESSAGE": (0, 1)}
+    # with room it is allowed and the usage moves
+    admin_setquota(server, "user.bob.Archive", "MESSAGE 2")
+    b.ok("RENAME INBOX.Work INBOX.Archive.Work")
+    assert admin_quota(server, "user.bob") == {"MESSAGE": (0, 10)}
+    assert admin_quota(server, "user.bob.Archive") == {"MESSAGE": (2, 2)}
+    # out of a root into one without a limit: always allowed
+    b.ok("RENAME INBOX.Archive.Work INBOX.Work")
+    assert admin_quota(server, "user.bob.Archive") == {"MESSAGE": (0, 2)}
+    b.close()
