@@ -1,5 +1,5 @@
 """Randomized quota test (seeded, bounded in time): random APPEND, COPY,
-MOVE, EXPUNGE, LMTP delivery, DELETE/CREATE and SETQUOTA against random
+MOVE, EXPUNGE, LMTP delivery, DELETE/CREATE, RENAME and SETQUOTA against random
 limits on a few roots, one of them on a subfolder (user.bob.B) that comes
 and goes. After every step:
 
@@ -7,7 +7,7 @@ and goes. After every step:
   and the count over the messages of the mailboxes the root covers;
 - no root is above a limit, unless SETQUOTA lowered the limit below the
   usage, and then the step did not increase it;
-- whether an APPEND, COPY, MOVE or delivery was refused [OVERQUOTA] is
+- whether an APPEND, COPY, MOVE, RENAME or delivery was refused [OVERQUOTA] is
   exactly whether it would have crossed a limit (Agora refuses the message
   that would cross, and lets in the one that fits)."""
 import os
@@ -28,6 +28,7 @@ MAILBOXES = {
     "INBOX.A": "user.bob.A",
     "INBOX.B": "user.bob.B",
     "INBOX.B.C": "user.bob.B.C",
+    "INBOX.B.A": "user.bob.B.A",   # INBOX.A renamed under the subfolder root
     "user.alice": "user.alice",
 }
 LEAVES = ["INBOX.A", "INBOX.B.C"]  # deletable and recreatable
@@ -40,7 +41,7 @@ class World:
         self.bob = Session(server, "bob")       # does the operations
         self.check = Session(server, "bob")     # reads sizes
         self.admin = Session(server, "admin")   # reads and sets quotas
-        self.existing = set(MAILBOXES)
+        self.existing = set(MAILBOXES) - {"INBOX.B.A"}
         self.limits = {}                        # root -> (storage KiB or None, messages or None)
         self.usage = {}                         # root -> (bytes, count), last verified
         self.n = 0
@@ -100,7 +101,9 @@ class World:
             return True
         st, ms = self.limits[r]
         b, c = self.usage[r]
-        return (st is None or b + nbytes <= st * 1024) and (ms is None or c + nmsgs <= ms)
+        # only what grows is checked: adding nothing always fits
+        return ((st is None or nbytes == 0 or b + nbytes <= st * 1024) and
+                (ms is None or nmsgs == 0 or c + nmsgs <= ms))
 
     # -- operations
     def op_append(self):
@@ -187,6 +190,23 @@ class World:
             self.bob.ok(f"CREATE {leaf}")
             self.existing.add(leaf)
 
+    def op_rename(self):
+        pair = ["INBOX.A", "INBOX.B.A"]
+        self.rng.shuffle(pair)
+        src, dst = pair
+        if src not in self.existing or dst in self.existing:
+            return
+        if self.rng.random() < 0.5:
+            self.bob.cmd("UNSELECT")
+        sizes = self.sizes.get(src, [])
+        same = self.covering(MAILBOXES[src]) == self.covering(MAILBOXES[dst])
+        expect = same or self.fits(dst, sum(sizes), len(sizes))
+        lines = self.bob.cmd(f"RENAME {src} {dst}")
+        self.expect(lines, expect, f"RENAME {src} ({len(sizes)}, {sum(sizes)} bytes) -> {dst}")
+        if expect:
+            self.existing.discard(src)
+            self.existing.add(dst)
+
     def random_limits(self, root):
         b, c = self.usage.get(root, (0, 0))
         st = self.rng.choice([None, self.rng.randint(0, 60), b // 1024 + self.rng.randint(0, 12)])
@@ -213,7 +233,7 @@ class World:
 
 
 OPS = [("op_append", 30), ("op_copy", 12), ("op_move", 12), ("op_expunge", 12),
-       ("op_lmtp", 12), ("op_delete", 4), ("op_setquota", 6)]
+       ("op_lmtp", 12), ("op_delete", 4), ("op_rename", 4), ("op_setquota", 6)]
 
 
 @pytest.mark.parametrize("seed", [int(os.environ.get("AGORA_QUOTA_SEED", "20261123")), 7])
