@@ -37,10 +37,25 @@ int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
  * would pass a limit. */
 int sqlite_quota_charge(struct sqlite_store *s, const char *mailbox, int64_t bytes, int64_t messages,
 			bool check);
+/* 1 when `a` and `b` are covered by the same quota root (or both by
+ * none), 0 when not, -1 on error. */
+int sqlite_quota_same_root(struct sqlite_store *s, const char *a, const char *b);
 /* Recomputes the usage of the roots that cover `name` or anything below
  * it, after mailboxes moved between roots (rename, delete). */
 int sqlite_quota_refresh_under(struct sqlite_store *s, const char *name);
 int sqlite_quota_rename(struct sqlite_store *s, const char *oldname, const char *newname);
+/* Every root's usage, taken before a rename ... */
+struct quota_snap {
+	char *root;
+	int64_t bytes, msgs;
+};
+int sqlite_quota_snapshot(struct sqlite_store *s, struct quota_snap **snap_r, size_t *n_r);
+void sqlite_quota_snapshot_free(struct quota_snap *snap, size_t n);
+/* ... and compared after it (roots under `newname` with their names under
+ * `oldname`): a root whose usage grew past a limit fails the rename with
+ * STORE_ERR_OVERQUOTA. */
+int sqlite_quota_check_growth(struct sqlite_store *s, const struct quota_snap *snap, size_t n,
+			      const char *oldname, const char *newname);
 
 /* The quota operations of the backend table. */
 int sqlite_quota_get(struct store *st, const char *root, struct quota_info *q);

@@ -46,6 +46,16 @@ static int root_of(struct sqlite_store *s, const char *name, str_t *root_r)
 	return ret;
 }
 
+int sqlite_quota_same_root(struct sqlite_store *s, const char *a, const char *b)
+{
+	str_t ra = STR_INIT, rb = STR_INIT;
+	int r1 = root_of(s, a, &ra), r2 = r1 < 0 ? -1 : root_of(s, b, &rb);
+	int ret = r1 < 0 || r2 < 0 ? -1 : r1 == r2 && (r1 == 0 || strcmp(str_c(&ra), str_c(&rb)) == 0);
+	str_free(&ra);
+	str_free(&rb);
+	return ret;
+}
+
 int sqlite_quota_charge(struct sqlite_store *s, const char *mailbox, int64_t bytes, int64_t messages,
 			bool check)
 {
@@ -169,6 +179,82 @@ int sqlite_quota_rename(struct sqlite_store *s, const char *oldname, const char 
 	sqlite3_bind_text(q, 1, oldname, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, newname, -1, SQLITE_STATIC);
 	return sqlite_step_done(s, q, "quota rename");
+}
+
+int sqlite_quota_snapshot(struct sqlite_store *s, struct quota_snap **snap_r, size_t *n_r)
+{
+	*snap_r = NULL;
+	*n_r = 0;
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT root, storage_used, message_used FROM quota_roots");
+	if (q == NULL)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*snap_r = xrealloc(*snap_r, (*n_r + 1) * sizeof(**snap_r));
+		struct quota_snap *e = &(*snap_r)[(*n_r)++];
+		e->root = xstrdup((const char *)sqlite3_column_text(q, 0));
+		e->bytes = sqlite3_column_int64(q, 1);
+		e->msgs = sqlite3_column_int64(q, 2);
+	}
+	sqlite3_reset(q);
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "quota snapshot");
+}
+
+void sqlite_quota_snapshot_free(struct quota_snap *snap, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(snap[i].root);
+	free(snap);
+}
+
+static const struct quota_snap *snap_find(const struct quota_snap *snap, size_t n, const char *root)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(snap[i].root, root) == 0)
+			return &snap[i];
+	return NULL;
+}
+
+int sqlite_quota_check_growth(struct sqlite_store *s, const struct quota_snap *snap, size_t n,
+			      const char *oldname, const char *newname)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT root, storage_limit, message_limit, storage_used, message_used "
+				      "FROM quota_roots");
+	if (q == NULL)
+		return -1;
+	size_t newlen = strlen(newname);
+	str_t before = STR_INIT, over = STR_INIT;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *root = (const char *)sqlite3_column_text(q, 0);
+		const struct quota_snap *b = NULL;
+		if (strncmp(root, newname, newlen) == 0 && (root[newlen] == '\0' || root[newlen] == '.')) {
+			str_clear(&before);
+			str_append(&before, oldname);
+			str_append(&before, root + newlen);
+			b = snap_find(snap, n, str_c(&before));
+		}
+		if (b == NULL)
+			b = snap_find(snap, n, root);
+		if (b == NULL)
+			continue;
+		int64_t bytes = sqlite3_column_int64(q, 3), msgs = sqlite3_column_int64(q, 4);
+		if ((sqlite3_column_type(q, 1) != SQLITE_NULL && bytes > b->bytes &&
+		     bytes > sqlite3_column_int64(q, 1) * 1024) ||
+		    (sqlite3_column_type(q, 2) != SQLITE_NULL && msgs > b->msgs && msgs > sqlite3_column_int64(q, 2))) {
+			str_append(&over, root);
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	int ret = 0;
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = sqlite_db_fail(s, "quota check");
+	else if (over.len > 0)
+		ret = sqlite_fail(s, STORE_ERR_OVERQUOTA, "quota of %s exceeded", str_c(&over));
+	str_free(&before);
+	str_free(&over);
+	return ret;
 }
 
 static void read_row(sqlite3_stmt *q, struct quota_info *qi)

@@ -686,6 +686,10 @@ static int sq_mailbox_rename(struct store *st, const char *oldname, const char *
 	size_t n = 0;
 	int rc = SQLITE_ERROR;
 	int ret = -1;
+	struct quota_snap *snap = NULL;
+	size_t nsnap = 0;
+	if (sqlite_quota_snapshot(s, &snap, &nsnap) < 0)
+		goto out;
 	sqlite3_stmt *q = sqlite_prep(s, "SELECT id, name FROM mailboxes WHERE name = ?1 OR "
 			       "(substr(name, 1, length(?1) + 1) = ?1 || '.') ORDER BY name");
 	if (q == NULL)
@@ -742,14 +746,16 @@ static int sq_mailbox_rename(struct store *st, const char *oldname, const char *
 	if (sqlite_step_done(s, q, "rename subscriptions") < 0)
 		goto out;
 	/* Roots named by the mailboxes move with them; messages may now be
-	 * under other roots. */
+	 * under other roots, and a root they enter must have room for them. */
 	if (sqlite_quota_rename(s, oldname, newname) < 0 || sqlite_quota_refresh_under(s, oldname) < 0 ||
-	    sqlite_quota_refresh_under(s, newname) < 0)
+	    sqlite_quota_refresh_under(s, newname) < 0 ||
+	    sqlite_quota_check_growth(s, snap, nsnap, oldname, newname) < 0)
 		goto out;
 	ret = tx_commit(s);
 out:
 	if (ret < 0)
 		tx_rollback(s);
+	sqlite_quota_snapshot_free(snap, nsnap);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -1833,10 +1839,14 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		}
 	}
 	/* A move gives back the source's usage first, so a move inside one
-	 * quota root costs nothing. */
+	 * quota root costs nothing: it adds nothing to the root, so it is
+	 * allowed even when the root is over a limit lowered below its usage. */
+	int same_root = move ? sqlite_quota_same_root(s, src->name, dst->name) : 0;
+	if (same_root < 0)
+		goto fail_tx;
 	if (move && expunge_rows(s, src, uids, n, &files) < 0)
 		goto fail_tx;
-	if (sqlite_quota_charge(s, dst->name, copied_bytes, copied_msgs, true) < 0)
+	if (sqlite_quota_charge(s, dst->name, copied_bytes, copied_msgs, !same_root) < 0)
 		goto fail_tx;
 	if (tx_commit(s) < 0)
 		goto fail_tx;
