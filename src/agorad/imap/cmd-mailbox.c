@@ -77,7 +77,10 @@ static int create_rights(struct imap_client *c, const char *tag, const char *int
 	}
 	if (r == 1) {
 		acl_rights_t rights = client_rights(c, &parent);
-		if (!(rights & ACL_K)) {
+		/* Administrators create anywhere below an existing mailbox, as
+		 * in Cyrus (cyradm `cm user.bob.Trash` for a new account); they
+		 * hold `a` and could grant themselves `k` anyway. */
+		if (!(rights & ACL_K) && !c->admin) {
 			client_tagged(c, tag, "NO", (rights & ACL_L) ? "[NOPERM] Permission denied" :
 				      "[NOPERM] Permission denied");
 			mailbox_info_free(&parent);
@@ -140,6 +143,21 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
 		goto out;
 	}
+	/* Cyrus's CREATE NAME PARTITION (cyradm `cm NAME PARTITION`). */
+	const char *partition = config_str(server.cfg, "defaultpartition");
+	if (nargs == 2) {
+		partition = arg_string(&args[1]);
+		if (partition == NULL)
+			return -1;
+		if (!c->admin) {
+			client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
+			goto out;
+		}
+		if (config_partition(server.cfg, partition) == NULL) {
+			client_tagged(c, cmd->tag, "NO", "[CANNOT] Unknown partition");
+			goto out;
+		}
+	}
 	int r = ST->be->mailbox_get(ST, str_c(&internal), NULL);
 	if (r != 0) {
 		if (r < 0)
@@ -150,7 +168,7 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	}
 	if (create_rights(c, cmd->tag, str_c(&internal), &acl) < 0)
 		goto out;
-	if (ST->be->mailbox_create(ST, str_c(&internal), config_str(server.cfg, "defaultpartition"),
+	if (ST->be->mailbox_create(ST, str_c(&internal), partition,
 				   str_c(&acl), NULL, NULL) < 0) {
 		client_store_error(c, cmd->tag);
 		goto out;
@@ -248,7 +266,9 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
 		goto out;
 	}
-	if (!inbox && !(client_rights(c, &info) & ACL_X)) {
+	/* Administrators rename without `x`, as in Cyrus (cyradm `renm`);
+	 * deleting still needs it (they grant it to themselves first). */
+	if (!inbox && !c->admin && !(client_rights(c, &info) & ACL_X)) {
 		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
 		goto out;
 	}
