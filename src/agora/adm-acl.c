@@ -127,7 +127,7 @@ const struct adm_cmd adm_acl_cmds[] = {
 	{ "listaclmailbox", { "lam", "listacl", NULL }, "mailbox", "list ACLs on mailbox", NULL, 1, 1,
 	  cmd_listacl },
 	{ "setaclmailbox", { "sam", "setacl", NULL }, "mailbox id rights [id rights ...]",
-	  "set ACLs on mailbox (rights: letters, or none read post append write delete all)", NULL, 3, -1,
+	  "set ACLs on mailbox", NULL, 3, -1,
 	  cmd_setacl },
 	{ "deleteaclmailbox", { "dam", "deleteacl", NULL }, "mailbox id [id ...]", "remove ACLs from mailbox",
 	  NULL, 2, -1, cmd_deleteacl },

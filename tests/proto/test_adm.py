@@ -32,12 +32,20 @@ def acl_lines(out):
     return sorted(line for line in out.splitlines() if line)
 
 
+def list_name(line):
+    """The mailbox name at the end of a LIST response line."""
+    line = line.decode() if isinstance(line, bytes) else line
+    if line.endswith('"'):
+        return line[line.rindex('"', 0, -1) + 1:-1]
+    return line.rsplit(" ", 1)[1]
+
+
 def imap_names(server, user="admin", pattern="*"):
     m = server.imap(user)
     typ, data = m.list('""', pattern)
     m.logout()
     assert typ == "OK"
-    return sorted(d.decode().rsplit(" ", 1)[1].strip('"') for d in data if d)
+    return sorted(list_name(d) for d in data if d)
 
 
 # ---------------------------------------------------------------- commands
@@ -281,7 +289,7 @@ def check_contact_effect(s, bob_sees):
     """bob (in staff) has every right; alice (anyone: p) cannot see it."""
     bob = s.imap("bob")
     typ, data = bob.list('""', "*")
-    names = [d.decode().rsplit(" ", 1)[1].strip('"') for d in data if d]
+    names = [list_name(d) for d in data if d]
     assert bob_sees in names, names
     typ, data = bob.myrights(f'"{bob_sees}"')
     assert typ == "OK" and data[0].decode().endswith("lrswipkxteacd"), data
