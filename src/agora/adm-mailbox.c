@@ -147,7 +147,7 @@ static enum adm_result cmd_list(struct adm_ctx *ctx, const struct adm_cmd *c, in
 		str_append(&cmd, " RETURN (SUBSCRIBED)");
 	enum adm_result r = adm_check(ctx, imapc_command(ctx->conn, list_cb, &l, str_c(&cmd)), c->name);
 	str_free(&cmd);
-	if (r == ADM_OK) {
+	if (r == ADM_OK && l.n > 0) {
 		qsort(l.lines, l.n, sizeof(char *), cmp_lines);
 		print_columns(l.lines, l.n);
 	}
