@@ -4,7 +4,7 @@
 set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-PKGS="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libssl-dev libcrypt-dev"
+PKGS="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libssl-dev libcrypt-dev libedit-dev"
 if [ "${1:-}" = "--test" ]; then
 	# pytest and the real clients the protocol tests drive; clang for the
 	# fuzz targets and sanitizers; dovecot only for bench/.

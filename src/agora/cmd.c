@@ -1,4 +1,5 @@
 #include "agora/cmd.h"
+#include "agora/adm.h"
 #include "lib/config.h"
 #include "lib-storage/store.h"
 
@@ -38,6 +39,8 @@ static void print_usage(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < N_FAMILIES; i++)
 		print_family(f, families[i]);
+	fprintf(f, "  %-28s %s\n", "adm [OPTIONS] [FILE]",
+		"cyradm commands over IMAP (agora adm --help)");
 	fprintf(f, "  %-28s %s\n", "help [COMMAND]", "show this help");
 	fprintf(f, "Passwords are read from the first line of standard input.\n");
 }
@@ -123,6 +126,9 @@ int cmd_dispatch(const char *config_path, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "help") == 0)
 		return cmd_help(argc - 1, argv + 1);
+	/* adm talks IMAP to the server rather than opening the store. */
+	if (strcmp(argv[0], "adm") == 0)
+		return adm_main(config_path, argc - 1, argv + 1);
 
 	const struct cmd_family *fam = find_family(argv[0]);
 	if (fam == NULL) {

@@ -80,8 +80,11 @@ static int create_rights(struct imap_client *c, const char *tag, const char *int
 		acl_rights_t rights = client_rights(c, &parent);
 		/* k without l is no right: a child created under a parent the
 		 * user cannot see would tell them that it exists. The answer is
-		 * the one for a name with no parent at all. */
-		if ((rights & (ACL_K | ACL_L)) != (ACL_K | ACL_L)) {
+		 * the one for a name with no parent at all. Administrators create
+		 * anywhere below an existing mailbox, as in Cyrus (cyradm
+		 * `cm user.bob.Trash` for a new account); they hold `a` and could
+		 * grant themselves `k` anyway. */
+		if (!(rights & ACL_L) || (!(rights & ACL_K) && !c->admin)) {
 			client_tagged(c, tag, "NO", "[NOPERM] Permission denied");
 			mailbox_info_free(&parent);
 			return -1;
@@ -223,7 +226,13 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	if (name == NULL)
 		return -1;
 	str_t ext = STR_INIT, internal = STR_INIT, acl = STR_INIT, use = STR_INIT;
-	if (nargs == 2) {
+	const char *partition = config_str(server.cfg, "defaultpartition");
+	const char *partition_arg = NULL;
+	if (nargs == 2 && args[1].type != IMAP_ARG_LIST) {
+		partition_arg = arg_string(&args[1]);
+		if (partition_arg == NULL)
+			return -1;
+	} else if (nargs == 2) {
 		/* RFC 6154 CREATE-SPECIAL-USE: (USE (\Sent ...)). Anything else
 		 * used to be accepted and ignored, so a client asking for a
 		 * special-use mailbox got a plain one with an OK. */
@@ -246,13 +255,25 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
 		goto out;
 	}
+	if (partition_arg != NULL) {
+		/* Cyrus's CREATE NAME PARTITION (cyradm `cm NAME PARTITION`). */
+		if (!c->admin) {
+			client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
+			goto out;
+		}
+		if (config_partition(server.cfg, partition_arg) == NULL) {
+			client_tagged(c, cmd->tag, "NO", "[CANNOT] Unknown partition");
+			goto out;
+		}
+		partition = partition_arg;
+	}
 	if (name_taken(c, cmd->tag, str_c(&internal), &acl) != 0)
 		goto out;
 	if (create_superiors(c, str_c(&internal), str_c(&acl)) < 0) {
 		client_store_error(c, cmd->tag);
 		goto out;
 	}
-	if (ST->be->mailbox_create(ST, str_c(&internal), config_str(server.cfg, "defaultpartition"),
+	if (ST->be->mailbox_create(ST, str_c(&internal), partition,
 				   str_c(&acl), use.len > 0 ? str_c(&use) : NULL, NULL) < 0) {
 		client_store_error(c, cmd->tag);
 		goto out;
@@ -351,7 +372,9 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
 		goto out;
 	}
-	if (!inbox && !(client_rights(c, &info) & ACL_X)) {
+	/* Administrators rename without `x`, as in Cyrus (cyradm `renm`);
+	 * deleting still needs it (they grant it to themselves first). */
+	if (!inbox && !c->admin && !(client_rights(c, &info) & ACL_X)) {
 		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
 		goto out;
 	}
