@@ -229,8 +229,11 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	const char *partition = config_str(server.cfg, "defaultpartition");
 	const char *partition_arg = NULL;
 	if (nargs == 2 && args[1].type != IMAP_ARG_LIST) {
+		/* Cyrus's partition argument is an administrator's word; from
+		 * anyone else a second argument that is not RFC 4466's
+		 * parameter list is a syntax error. */
 		partition_arg = arg_string(&args[1]);
-		if (partition_arg == NULL)
+		if (partition_arg == NULL || !c->admin)
 			return -1;
 	} else if (nargs == 2) {
 		/* RFC 6154 CREATE-SPECIAL-USE: (USE (\Sent ...)). Anything else
@@ -257,10 +260,6 @@ int cmd_create(struct imap_client *c, const struct imap_command *cmd,
 	}
 	if (partition_arg != NULL) {
 		/* Cyrus's CREATE NAME PARTITION (cyradm `cm NAME PARTITION`). */
-		if (!c->admin) {
-			client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
-			goto out;
-		}
 		if (config_partition(server.cfg, partition_arg) == NULL) {
 			client_tagged(c, cmd->tag, "NO", "[CANNOT] Unknown partition");
 			goto out;
