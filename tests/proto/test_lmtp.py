@@ -13,6 +13,8 @@ import re
 import shutil
 import smtplib
 import socket
+import ssl
+import subprocess
 import tempfile
 import time
 
@@ -626,3 +628,99 @@ def test_idle_sees_delivery_within_a_second(lt):
     c.send("DONE\r\n")
     assert c.until_tagged("I")[-1].startswith("I OK")
     c.close()
+
+
+# --- STARTTLS (RFC 3207) ---------------------------------------------------
+
+def make_cert(d):
+    cert, key = os.path.join(d, "lmtp.crt"), os.path.join(d, "lmtp.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def no_verify():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def tls_server():
+    tmp = tempfile.mkdtemp(prefix="agora-test-")
+    cert, key = make_cert(tmp)
+    s = Server(tmp, {"tls_server_cert": cert, "tls_server_key": key, "allowplaintext": "yes"}, users=("admin", "bob"))
+    s.start()
+    yield s
+    rc = s.stop()
+    log = s.log_text()
+    shutil.rmtree(tmp, ignore_errors=True)
+    assert "ERROR: AddressSanitizer" not in log and "runtime error:" not in log, log[-4000:]
+    assert rc == 0, log[-3000:]
+
+
+def test_starttls_with_smtplib(tls_server):
+    s = tls_server
+    with s.lmtp() as l:
+        l.ehlo("x")
+        assert l.has_extn("starttls")
+        code, _ = l.starttls(context=no_verify())
+        assert code == 220
+        assert isinstance(l.sock, ssl.SSLSocket)
+        l.ehlo("x")  # LHLO again
+        assert not l.has_extn("starttls") and l.has_extn("pipelining")
+        assert l.sendmail("a@example.com", ["bob@example.com"], message("over tls")) == {}
+    assert any(b"Subject: over tls" in m for m in fetch_all(s, "bob"))
+
+
+def test_starttls_session_starts_over(tls_server):
+    r = RawLMTP(tls_server)
+    assert "250-STARTTLS" in r.cmd("LHLO x")
+    assert r.one("STARTTLS extra").startswith("501")
+    assert r.one("MAIL FROM:<a@example.com>").startswith("250")
+    assert r.one("STARTTLS") == "220 2.0.0 Ready to start TLS"
+    r.sock = no_verify().wrap_socket(r.sock, server_hostname="localhost")
+    # LHLO is required again, and the MAIL before STARTTLS is forgotten
+    assert r.one("RCPT TO:<bob@example.com>").startswith("503 5.5.1")
+    assert r.one("MAIL FROM:<a@example.com>").startswith("503 5.5.1")
+    lines = r.cmd("LHLO x")
+    assert lines[-1].startswith("250 ") and not any("STARTTLS" in ln for ln in lines)
+    assert r.one("STARTTLS").startswith("503 5.5.1")
+    assert r.one("MAIL FROM:<a@example.com>").startswith("250")
+    assert r.one("RCPT TO:<bob@example.com>").startswith("250")
+    assert r.data(message("tls raw"), 1)[0].startswith("250 2.1.5")
+    assert r.one("QUIT").startswith("221")  # the last reply arrives over TLS
+    assert r.closed()
+
+
+def test_starttls_discards_pipelined_plaintext(tls_server):
+    r = RawLMTP(tls_server)
+    r.cmd("LHLO x")
+    r.send(b"STARTTLS\r\nLHLO evil\r\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<bob@example.com>\r\n")
+    assert r.line() == "220 2.0.0 Ready to start TLS"
+    # nothing else in plaintext: at most the start of a TLS record
+    r.sock.settimeout(0.5)
+    try:
+        extra = r.sock.recv(4096, socket.MSG_PEEK)
+    except socket.timeout:
+        extra = b""
+    assert extra == b"" or extra[:1] == b"\x16", extra
+    assert r.buf == b""
+    r.sock.settimeout(10)
+    r.sock = no_verify().wrap_socket(r.sock, server_hostname="localhost")
+    # none of the injected commands ran: no LHLO, no MAIL
+    assert r.one("MAIL FROM:<a@example.com>").startswith("503 5.5.1")
+    assert r.one("RCPT TO:<bob@example.com>").startswith("503 5.5.1")
+    assert r.cmd("LHLO x")[-1].startswith("250 ")
+    assert r.one("NOOP").startswith("250")
+    r.close()
+
+
+def test_starttls_not_configured(lt):
+    r = RawLMTP(lt.s)
+    assert not any("STARTTLS" in ln for ln in r.cmd("LHLO x"))
+    assert r.one("STARTTLS").startswith("502 5.5.1")
+    assert r.one("NOOP").startswith("250")
+    r.close()

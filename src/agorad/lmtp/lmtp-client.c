@@ -9,8 +9,10 @@
 #include "lib-storage/store.h"
 
 #include <ctype.h>
+#include <openssl/ssl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +27,8 @@
 #define LMTP_MAX_LINE 2048
 #define LMTP_MAX_RECIPIENTS 1000
 #define LMTP_TIMEOUT_SEC 600
+/* How long a closing TLS connection may take to send its last bytes. */
+#define LMTP_CLOSE_FLUSH_SEC 5
 
 struct rcpt {
 	char *address;
@@ -36,7 +40,7 @@ struct lmtp_client {
 	struct lmtp_client *next, *prev;
 	struct bufferevent *bev;
 	struct event *timeout_ev;
-	bool lhlo, have_from, in_data, closing, data_too_big;
+	bool lhlo, have_from, in_data, closing, data_too_big, tls, flushing;
 	char *from;
 	struct rcpt *rcpts;
 	size_t nrcpts;
@@ -89,12 +93,43 @@ static void client_free(struct lmtp_client *c)
 	free(c);
 }
 
+static void under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct lmtp_client *c = arg;
+	(void)info;
+	if (evbuffer_get_length(buf) == 0) {
+		/* Free from the loop, not from inside the socket's write. */
+		struct timeval now = { 0, 0 };
+		event_add(c->timeout_ev, &now);
+	}
+}
+
+/* After STARTTLS the TLS bufferevent is a filter over the socket's: its
+ * output may be empty while the socket's still holds the last reply (221,
+ * 421), so wait for that to leave, for a bounded time. */
+static void free_when_sent(struct lmtp_client *c)
+{
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	if (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
+		if (!c->flushing) {
+			c->flushing = true;
+			evbuffer_add_cb(bufferevent_get_output(under), under_drained, c);
+			struct timeval tv = { LMTP_CLOSE_FLUSH_SEC, 0 };
+			event_add(c->timeout_ev, &tv);
+		}
+		return;
+	}
+	client_free(c);
+}
+
 static void close_after_output(struct lmtp_client *c)
 {
+	if (c->closing)
+		return;
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		client_free(c);
+		free_when_sent(c);
 }
 
 /* "<addr>" with optional parameters after it; returns the address. */
@@ -221,6 +256,35 @@ static void handle_data_line(struct lmtp_client *c, const char *line, size_t len
 	str_append_n(&c->data, line, len);
 }
 
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+/* RFC 3207: the session starts over (LHLO again), and whatever the client
+ * pipelined after STARTTLS in plaintext is thrown away unread. */
+static int start_tls(struct lmtp_client *c)
+{
+	SSL *ssl = SSL_new(server.ssl_ctx);
+	if (ssl == NULL)
+		return -1;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	struct bufferevent *tls = bufferevent_openssl_filter_new(worker->base, c->bev, ssl,
+								 BUFFEREVENT_SSL_ACCEPTING,
+								 BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	c->bev = tls;
+	c->tls = true;
+	c->lhlo = false;
+	reset_transaction(c);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
 static void handle_command(struct lmtp_client *c, char *line)
 {
 	char *arg = strchr(line, ' ');
@@ -239,6 +303,8 @@ static void handle_command(struct lmtp_client *c, char *line)
 		reply(c, "250-PIPELINING");
 		reply(c, "250-ENHANCEDSTATUSCODES");
 		reply(c, "250-8BITMIME");
+		if (server.ssl_ctx != NULL && !c->tls)
+			reply(c, "250-STARTTLS");
 		reply(c, "250 SIZE %lld", config_int(server.cfg, "maxmessagesize"));
 	} else if (strcasecmp(line, "MAIL") == 0) {
 		const char *params;
@@ -313,6 +379,20 @@ static void handle_command(struct lmtp_client *c, char *line)
 			c->in_data = true;
 			reply(c, "354 Go ahead; end with <CRLF>.<CRLF>");
 		}
+	} else if (strcasecmp(line, "STARTTLS") == 0) {
+		if (*arg != '\0')
+			reply(c, "501 5.5.4 STARTTLS takes no parameters");
+		else if (server.ssl_ctx == NULL)
+			reply(c, "502 5.5.1 TLS is not configured");
+		else if (c->tls)
+			reply(c, "503 5.5.1 TLS is already active");
+		else {
+			reply(c, "220 2.0.0 Ready to start TLS");
+			if (start_tls(c) < 0) {
+				reply(c, "454 4.7.0 TLS not available");
+				close_after_output(c);
+			}
+		}
 	} else if (strcasecmp(line, "RSET") == 0) {
 		reset_transaction(c);
 		reply(c, "250 2.0.0 OK");
@@ -331,10 +411,10 @@ static void handle_command(struct lmtp_client *c, char *line)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct lmtp_client *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	struct timeval tv = { LMTP_TIMEOUT_SEC, 0 };
 	event_add(c->timeout_ev, &tv);
-	while (!c->closing) {
+	while (!c->closing && c->bev == bev) {
+		struct evbuffer *in = bufferevent_get_input(bev);
 		size_t len;
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (line == NULL) {
@@ -371,7 +451,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct lmtp_client *c = arg;
 	(void)bev;
 	if (c->closing)
-		client_free(c);
+		free_when_sent(c);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -385,6 +465,10 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct lmtp_client *c = arg;
 	(void)fd; (void)what;
+	if (c->closing) {
+		client_free(c); /* the last bytes left, or took too long */
+		return;
+	}
 	reply(c, "421 4.4.2 Timeout");
 	close_after_output(c);
 }
