@@ -208,7 +208,8 @@ def test_lhlo_capabilities(make_server):
     r = RawLMTP(s)
     assert r.greeting[0].startswith("220 "), r.greeting
     lines = r.cmd("LHLO x")
-    assert [ln[4:] for ln in lines[1:]] == ["PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "SIZE 5000"]
+    assert [ln[4:] for ln in lines[1:]] == ["PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING",
+                                             "SIZE 5000"]
     assert all(ln.startswith("250-") for ln in lines[:-1]) and lines[-1].startswith("250 ")
     r.close()
 
@@ -724,3 +725,84 @@ def test_starttls_not_configured(lt):
     assert r.one("STARTTLS").startswith("502 5.5.1")
     assert r.one("NOOP").startswith("250")
     r.close()
+
+
+# --- CHUNKING (RFC 3030) ---------------------------------------------------
+
+def test_bdat_chunks_verbatim(lt):
+    s, bob, alice = lt.s, lt.bob, lt.alice
+    r = RawLMTP(s)
+    assert "250-CHUNKING" in r.cmd("LHLO x")
+    r.start(rcpts=[f"{bob}@example.com", "nobody@example.com", f"{alice}@example.com"])
+    msg = message("chunked", body=".not stuffed\r\n\r\n.\r\nafter a lone dot\r\n")
+    a, b = msg[:37], msg[37:]
+    r.send(f"BDAT {len(a)}\r\n".encode() + a)
+    assert r.line() == f"250 2.0.0 {len(a)} octets received"
+    assert r.one("DATA").startswith("503 5.5.1")  # no DATA once BDAT began
+    r.send(f"BDAT {len(b)}\r\n".encode() + b)
+    assert r.line() == f"250 2.0.0 {len(msg)} octets received"
+    # LAST: one reply per accepted recipient, in order
+    assert r.one("BDAT 0 LAST").startswith(f"250 2.1.5 <{bob}@example.com>")
+    assert r.line().startswith(f"250 2.1.5 <{alice}@example.com>")
+    assert r.one("NOOP").startswith("250")
+    r.close()
+    for u in (bob, alice):
+        got = fetch_all(s, u)
+        assert len(got) == 1 and got[0].endswith(msg), got
+        assert got[0].startswith(b"Return-Path: <sender@example.com>\r\nFrom:")
+
+
+def test_bdat_pipelined_single_last(lt):
+    s, bob = lt.s, lt.bob
+    r = RawLMTP(s)
+    msg = message("one chunk")
+    r.send(f"LHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<{bob}@example.com>\r\n"
+           f"BDAT {len(msg)} LAST\r\n".encode() + msg + b"QUIT\r\n")
+    assert r.reply()[-1].startswith("250 ")
+    assert r.line() == "250 2.1.0 OK"
+    assert r.line() == "250 2.1.5 OK"
+    assert r.line().startswith(f"250 2.1.5 <{bob}@example.com>")
+    assert r.line().startswith("221")
+    assert fetch_all(s, bob)[0].endswith(msg)
+    assert fetch_all(s, bob)[0].startswith(f"Return-Path: <a@example.com>\r\nDelivered-To: {bob}@example.com\r\n".encode())
+
+
+def test_bdat_bare_lf_and_refusals(lt):
+    s, bob = lt.s, lt.bob
+    r = RawLMTP(s)
+    r.cmd("LHLO x")
+    # refused chunks are still read whole: their bytes are never commands
+    chunk = b"QUIT\r\nRSET\r\n"
+    r.send(f"BDAT {len(chunk)}\r\n".encode() + chunk)
+    assert r.line().startswith("503 5.5.1")
+    assert r.one("MAIL FROM:<a@example.com>").startswith("250")
+    r.send(f"BDAT {len(chunk)} LAST\r\n".encode() + chunk)
+    assert r.line().startswith("503 5.5.1")
+    assert r.one(f"RCPT TO:<{bob}@example.com>").startswith("250")
+    msg = b"Subject: lf\nMessage-ID: <bdat-lf@t>\n\nbody\n"
+    r.send(f"BDAT {len(msg)} LAST\r\n".encode() + msg)
+    assert r.line().startswith("250 2.1.5")
+    assert fetch_all(s, bob)[0].endswith(b"Subject: lf\r\nMessage-ID: <bdat-lf@t>\r\n\r\nbody\r\n")
+    # a size that is not a number: the stream cannot be followed, closed
+    assert r.one("BDAT ten LAST").startswith("501 5.5.4")
+    assert r.closed()
+
+
+def test_bdat_too_big_and_dropped(make_server):
+    s = make_server(conf={"maxmessagesize": "2000"})
+    r = RawLMTP(s)
+    r.start(rcpts=["bob@example.com", "alice@example.com"])
+    big = message(body="x" * 1500 + "\r\n")
+    for _ in range(2):
+        r.send(f"BDAT {len(big)}\r\n".encode() + big)
+        assert r.line().startswith("250 2.0.0")
+    assert r.one("BDAT 0 LAST") == "552 5.3.4 <bob@example.com> Message too big"
+    assert r.line() == "552 5.3.4 <alice@example.com> Message too big"
+    # cut in the middle of a chunk: nothing stored
+    r.start(rcpts=["bob@example.com"])
+    small = message("cut")
+    r.send(f"BDAT {len(small) + 100} LAST\r\n".encode() + small)
+    r.close()
+    time.sleep(0.5)
+    assert count(s, "bob") == 0 and count(s, "alice") == 0
+    assert spool_files(s) == ([], [])

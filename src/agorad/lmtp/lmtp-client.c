@@ -9,6 +9,8 @@
 #include "lib-storage/store.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
 #include <openssl/ssl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -41,6 +43,12 @@ struct lmtp_client {
 	struct bufferevent *bev;
 	struct event *timeout_ev;
 	bool lhlo, have_from, in_data, closing, data_too_big, tls, flushing;
+	/* CHUNKING (RFC 3030): bytes of the current BDAT chunk still to
+	 * read, whether it is the LAST one, and the refusal to send once it
+	 * is read (NULL: accepted). */
+	size_t bdat_remaining;
+	bool bdat_last, bdat_used;
+	const char *bdat_refusal;
 	char *from;
 	struct rcpt *rcpts;
 	size_t nrcpts;
@@ -77,6 +85,7 @@ static void reset_transaction(struct lmtp_client *c)
 	str_free(&c->data);
 	c->in_data = false;
 	c->data_too_big = false;
+	c->bdat_used = false;
 }
 
 static void client_free(struct lmtp_client *c)
@@ -256,6 +265,88 @@ static void handle_data_line(struct lmtp_client *c, const char *line, size_t len
 	str_append_n(&c->data, line, len);
 }
 
+/* A chunk has been read whole: refuse it, acknowledge it, or (LAST)
+ * deliver the message with one reply per recipient, as after DATA. */
+static void bdat_chunk_done(struct lmtp_client *c)
+{
+	if (c->bdat_refusal != NULL) {
+		reply(c, "%s", c->bdat_refusal);
+		c->bdat_refusal = NULL;
+		return;
+	}
+	if (!c->bdat_last) {
+		reply(c, "250 2.0.0 %zu octets received", c->data.len);
+		return;
+	}
+	if (c->data_too_big) {
+		for (size_t i = 0; i < c->nrcpts; i++)
+			reply(c, "552 5.3.4 <%s> Message too big", c->rcpts[i].address);
+	} else {
+		/* BDAT carries the message as it is: bare LFs become CRLF as
+		 * they do after DATA, so IMAP clients see CRLF lines. */
+		str_t fixed = STR_INIT;
+		for (size_t i = 0; i < c->data.len; i++) {
+			if (c->data.data[i] == '\n' && (i == 0 || c->data.data[i - 1] != '\r'))
+				str_append_c(&fixed, '\r');
+			str_append_c(&fixed, c->data.data[i]);
+		}
+		str_free(&c->data);
+		c->data = fixed;
+		deliver(c);
+	}
+	reset_transaction(c);
+}
+
+static void bdat_take(struct lmtp_client *c, struct evbuffer *in)
+{
+	size_t take = evbuffer_get_length(in);
+	if (take > c->bdat_remaining)
+		take = c->bdat_remaining;
+	if (c->bdat_refusal == NULL && !c->data_too_big &&
+	    c->data.len + take <= (size_t)config_int(server.cfg, "maxmessagesize")) {
+		str_append_n(&c->data, evbuffer_pullup(in, (ssize_t)take), take);
+	} else if (c->bdat_refusal == NULL && !c->data_too_big) {
+		c->data_too_big = true;
+		str_free(&c->data);
+	}
+	evbuffer_drain(in, take);
+	c->bdat_remaining -= take;
+	if (c->bdat_remaining == 0)
+		bdat_chunk_done(c);
+}
+
+static void handle_bdat(struct lmtp_client *c, const char *arg)
+{
+	char *end;
+	if (!isdigit((unsigned char)*arg)) {
+		/* The chunk's length is unknown: the stream cannot be followed. */
+		reply(c, "501 5.5.4 Syntax: BDAT size [LAST]");
+		close_after_output(c);
+		return;
+	}
+	errno = 0;
+	unsigned long long n = strtoull(arg, &end, 10);
+	while (*end == ' ')
+		end++;
+	bool last = strcasecmp(end, "LAST") == 0;
+	if (errno != 0 || n > SIZE_MAX / 2 || (!last && *end != '\0')) {
+		reply(c, "501 5.5.4 Syntax: BDAT size [LAST]");
+		close_after_output(c);
+		return;
+	}
+	c->bdat_remaining = (size_t)n;
+	c->bdat_last = last;
+	c->bdat_refusal = NULL;
+	if (!c->have_from)
+		c->bdat_refusal = "503 5.5.1 Send MAIL first";
+	else if (c->nrcpts == 0)
+		c->bdat_refusal = "503 5.5.1 No valid recipients";
+	else
+		c->bdat_used = true;
+	if (n == 0)
+		bdat_chunk_done(c);
+}
+
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
@@ -303,6 +394,7 @@ static void handle_command(struct lmtp_client *c, char *line)
 		reply(c, "250-PIPELINING");
 		reply(c, "250-ENHANCEDSTATUSCODES");
 		reply(c, "250-8BITMIME");
+		reply(c, "250-CHUNKING");
 		if (server.ssl_ctx != NULL && !c->tls)
 			reply(c, "250-STARTTLS");
 		reply(c, "250 SIZE %lld", config_int(server.cfg, "maxmessagesize"));
@@ -371,7 +463,9 @@ static void handle_command(struct lmtp_client *c, char *line)
 		str_free(&mbox);
 		str_free(&user);
 	} else if (strcasecmp(line, "DATA") == 0) {
-		if (!c->have_from)
+		if (c->bdat_used)
+			reply(c, "503 5.5.1 DATA after BDAT");
+		else if (!c->have_from)
 			reply(c, "503 5.5.1 Send MAIL first");
 		else if (c->nrcpts == 0)
 			reply(c, "503 5.5.1 No valid recipients");
@@ -393,6 +487,8 @@ static void handle_command(struct lmtp_client *c, char *line)
 				close_after_output(c);
 			}
 		}
+	} else if (strcasecmp(line, "BDAT") == 0) {
+		handle_bdat(c, arg);
 	} else if (strcasecmp(line, "RSET") == 0) {
 		reset_transaction(c);
 		reply(c, "250 2.0.0 OK");
@@ -416,6 +512,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 	while (!c->closing && c->bev == bev) {
 		struct evbuffer *in = bufferevent_get_input(bev);
 		size_t len;
+		if (c->bdat_remaining > 0) {
+			if (evbuffer_get_length(in) == 0)
+				return;
+			bdat_take(c, in);
+			continue;
+		}
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (line == NULL) {
 			if (evbuffer_get_length(in) > (c->in_data ? 1000000u : LMTP_MAX_LINE)) {
