@@ -8,7 +8,9 @@ PKGS="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libssl-dev li
 if [ "${1:-}" = "--test" ]; then
 	# pytest and the real clients the protocol tests drive; clang for the
 	# fuzz targets and sanitizers; dovecot only for bench/.
-	PKGS="$PKGS python3 python3-pytest isync cyrus-clients clang libclang-rt-14-dev openssl"
+	# postfix: tests/proto/test_postfix.py runs a private instance of its
+	# own; the system one is installed unconfigured and never left running.
+	PKGS="$PKGS python3 python3-pytest isync cyrus-clients clang libclang-rt-14-dev openssl postfix"
 fi
 missing=""
 for p in $PKGS; do
@@ -16,5 +18,19 @@ for p in $PKGS; do
 done
 if [ -n "$missing" ]; then
 	$SUDO apt-get update -q
+	case " $missing " in
+	*" postfix "*)
+		# "No configuration": no /etc/postfix/main.cf, so the package's
+		# postinst neither configures nor starts a system MTA on port 25.
+		echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+		;;
+	esac
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+if [ "${1:-}" = "--test" ] && [ -x /usr/sbin/postfix ]; then
+	# Whatever happened at install time, no system Postfix stays running
+	# (the tests start their own on a free loopback port).
+	if $SUDO /usr/sbin/postfix status >/dev/null 2>&1; then
+		$SUDO /usr/sbin/postfix stop || true
+	fi
 fi

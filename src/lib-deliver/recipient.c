@@ -48,15 +48,17 @@ enum rcpt_result recipient_resolve(struct store *st, const struct config *cfg, c
 		}
 		if (r == 0)
 			goto out;
+		/* As in Cyrus, p alone is enough (`setaclmailbox anyone p`);
+		 * without p, a mailbox anyone may not look up answers like a
+		 * nonexistent one. */
 		acl_rights_t rights = poster_rights(&info);
-		if (!(rights & ACL_L))
-			ret = RCPT_UNKNOWN; /* invisible answers like nonexistent */
-		else if (!(rights & ACL_P))
-			ret = RCPT_DENIED;
-		else {
+		if (rights & ACL_P) {
 			str_append(mailbox, detail);
 			ret = RCPT_OK;
-		}
+		} else if (!(rights & ACL_L))
+			ret = RCPT_UNKNOWN;
+		else
+			ret = RCPT_DENIED;
 		mailbox_info_free(&info);
 		goto out;
 	}

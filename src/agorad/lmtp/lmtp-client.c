@@ -9,8 +9,12 @@
 #include "lib-storage/store.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +29,8 @@
 #define LMTP_MAX_LINE 2048
 #define LMTP_MAX_RECIPIENTS 1000
 #define LMTP_TIMEOUT_SEC 600
+/* How long a closing TLS connection may take to send its last bytes. */
+#define LMTP_CLOSE_FLUSH_SEC 5
 
 struct rcpt {
 	char *address;
@@ -36,7 +42,13 @@ struct lmtp_client {
 	struct lmtp_client *next, *prev;
 	struct bufferevent *bev;
 	struct event *timeout_ev;
-	bool lhlo, have_from, in_data, closing, data_too_big;
+	bool lhlo, have_from, in_data, closing, data_too_big, tls, flushing;
+	/* CHUNKING (RFC 3030): bytes of the current BDAT chunk still to
+	 * read, whether it is the LAST one, and the refusal to send once it
+	 * is read (NULL: accepted). */
+	size_t bdat_remaining;
+	bool bdat_last, bdat_used;
+	const char *bdat_refusal;
 	char *from;
 	struct rcpt *rcpts;
 	size_t nrcpts;
@@ -73,6 +85,7 @@ static void reset_transaction(struct lmtp_client *c)
 	str_free(&c->data);
 	c->in_data = false;
 	c->data_too_big = false;
+	c->bdat_used = false;
 }
 
 static void client_free(struct lmtp_client *c)
@@ -89,12 +102,43 @@ static void client_free(struct lmtp_client *c)
 	free(c);
 }
 
+static void under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct lmtp_client *c = arg;
+	(void)info;
+	if (evbuffer_get_length(buf) == 0) {
+		/* Free from the loop, not from inside the socket's write. */
+		struct timeval now = { 0, 0 };
+		event_add(c->timeout_ev, &now);
+	}
+}
+
+/* After STARTTLS the TLS bufferevent is a filter over the socket's: its
+ * output may be empty while the socket's still holds the last reply (221,
+ * 421), so wait for that to leave, for a bounded time. */
+static void free_when_sent(struct lmtp_client *c)
+{
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	if (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
+		if (!c->flushing) {
+			c->flushing = true;
+			evbuffer_add_cb(bufferevent_get_output(under), under_drained, c);
+			struct timeval tv = { LMTP_CLOSE_FLUSH_SEC, 0 };
+			event_add(c->timeout_ev, &tv);
+		}
+		return;
+	}
+	client_free(c);
+}
+
 static void close_after_output(struct lmtp_client *c)
 {
+	if (c->closing)
+		return;
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		client_free(c);
+		free_when_sent(c);
 }
 
 /* "<addr>" with optional parameters after it; returns the address. */
@@ -221,6 +265,117 @@ static void handle_data_line(struct lmtp_client *c, const char *line, size_t len
 	str_append_n(&c->data, line, len);
 }
 
+/* A chunk has been read whole: refuse it, acknowledge it, or (LAST)
+ * deliver the message with one reply per recipient, as after DATA. */
+static void bdat_chunk_done(struct lmtp_client *c)
+{
+	if (c->bdat_refusal != NULL) {
+		reply(c, "%s", c->bdat_refusal);
+		c->bdat_refusal = NULL;
+		return;
+	}
+	if (!c->bdat_last) {
+		reply(c, "250 2.0.0 %zu octets received", c->data.len);
+		return;
+	}
+	if (c->data_too_big) {
+		for (size_t i = 0; i < c->nrcpts; i++)
+			reply(c, "552 5.3.4 <%s> Message too big", c->rcpts[i].address);
+	} else {
+		/* BDAT carries the message as it is: bare LFs become CRLF as
+		 * they do after DATA, so IMAP clients see CRLF lines. */
+		str_t fixed = STR_INIT;
+		for (size_t i = 0; i < c->data.len; i++) {
+			if (c->data.data[i] == '\n' && (i == 0 || c->data.data[i - 1] != '\r'))
+				str_append_c(&fixed, '\r');
+			str_append_c(&fixed, c->data.data[i]);
+		}
+		str_free(&c->data);
+		c->data = fixed;
+		deliver(c);
+	}
+	reset_transaction(c);
+}
+
+static void bdat_take(struct lmtp_client *c, struct evbuffer *in)
+{
+	size_t take = evbuffer_get_length(in);
+	if (take > c->bdat_remaining)
+		take = c->bdat_remaining;
+	if (c->bdat_refusal == NULL && !c->data_too_big &&
+	    c->data.len + take <= (size_t)config_int(server.cfg, "maxmessagesize")) {
+		str_append_n(&c->data, evbuffer_pullup(in, (ssize_t)take), take);
+	} else if (c->bdat_refusal == NULL && !c->data_too_big) {
+		c->data_too_big = true;
+		str_free(&c->data);
+	}
+	evbuffer_drain(in, take);
+	c->bdat_remaining -= take;
+	if (c->bdat_remaining == 0)
+		bdat_chunk_done(c);
+}
+
+static void handle_bdat(struct lmtp_client *c, const char *arg)
+{
+	char *end;
+	if (!isdigit((unsigned char)*arg)) {
+		/* The chunk's length is unknown: the stream cannot be followed. */
+		reply(c, "501 5.5.4 Syntax: BDAT size [LAST]");
+		close_after_output(c);
+		return;
+	}
+	errno = 0;
+	unsigned long long n = strtoull(arg, &end, 10);
+	while (*end == ' ')
+		end++;
+	bool last = strcasecmp(end, "LAST") == 0;
+	if (errno != 0 || n > SIZE_MAX / 2 || (!last && *end != '\0')) {
+		reply(c, "501 5.5.4 Syntax: BDAT size [LAST]");
+		close_after_output(c);
+		return;
+	}
+	c->bdat_remaining = (size_t)n;
+	c->bdat_last = last;
+	c->bdat_refusal = NULL;
+	if (!c->have_from)
+		c->bdat_refusal = "503 5.5.1 Send MAIL first";
+	else if (c->nrcpts == 0)
+		c->bdat_refusal = "503 5.5.1 No valid recipients";
+	else
+		c->bdat_used = true;
+	if (n == 0)
+		bdat_chunk_done(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+/* RFC 3207: the session starts over (LHLO again), and whatever the client
+ * pipelined after STARTTLS in plaintext is thrown away unread. */
+static int start_tls(struct lmtp_client *c)
+{
+	SSL *ssl = SSL_new(server.ssl_ctx);
+	if (ssl == NULL)
+		return -1;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	struct bufferevent *tls = bufferevent_openssl_filter_new(worker->base, c->bev, ssl,
+								 BUFFEREVENT_SSL_ACCEPTING,
+								 BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		return -1;
+	}
+	c->bev = tls;
+	c->tls = true;
+	c->lhlo = false;
+	reset_transaction(c);
+	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
 static void handle_command(struct lmtp_client *c, char *line)
 {
 	char *arg = strchr(line, ' ');
@@ -239,6 +394,9 @@ static void handle_command(struct lmtp_client *c, char *line)
 		reply(c, "250-PIPELINING");
 		reply(c, "250-ENHANCEDSTATUSCODES");
 		reply(c, "250-8BITMIME");
+		reply(c, "250-CHUNKING");
+		if (server.ssl_ctx != NULL && !c->tls)
+			reply(c, "250-STARTTLS");
 		reply(c, "250 SIZE %lld", config_int(server.cfg, "maxmessagesize"));
 	} else if (strcasecmp(line, "MAIL") == 0) {
 		const char *params;
@@ -305,7 +463,9 @@ static void handle_command(struct lmtp_client *c, char *line)
 		str_free(&mbox);
 		str_free(&user);
 	} else if (strcasecmp(line, "DATA") == 0) {
-		if (!c->have_from)
+		if (c->bdat_used)
+			reply(c, "503 5.5.1 DATA after BDAT");
+		else if (!c->have_from)
 			reply(c, "503 5.5.1 Send MAIL first");
 		else if (c->nrcpts == 0)
 			reply(c, "503 5.5.1 No valid recipients");
@@ -313,6 +473,22 @@ static void handle_command(struct lmtp_client *c, char *line)
 			c->in_data = true;
 			reply(c, "354 Go ahead; end with <CRLF>.<CRLF>");
 		}
+	} else if (strcasecmp(line, "STARTTLS") == 0) {
+		if (*arg != '\0')
+			reply(c, "501 5.5.4 STARTTLS takes no parameters");
+		else if (server.ssl_ctx == NULL)
+			reply(c, "502 5.5.1 TLS is not configured");
+		else if (c->tls)
+			reply(c, "503 5.5.1 TLS is already active");
+		else {
+			reply(c, "220 2.0.0 Ready to start TLS");
+			if (start_tls(c) < 0) {
+				reply(c, "454 4.7.0 TLS not available");
+				close_after_output(c);
+			}
+		}
+	} else if (strcasecmp(line, "BDAT") == 0) {
+		handle_bdat(c, arg);
 	} else if (strcasecmp(line, "RSET") == 0) {
 		reset_transaction(c);
 		reply(c, "250 2.0.0 OK");
@@ -331,11 +507,17 @@ static void handle_command(struct lmtp_client *c, char *line)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct lmtp_client *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	struct timeval tv = { LMTP_TIMEOUT_SEC, 0 };
 	event_add(c->timeout_ev, &tv);
-	while (!c->closing) {
+	while (!c->closing && c->bev == bev) {
+		struct evbuffer *in = bufferevent_get_input(bev);
 		size_t len;
+		if (c->bdat_remaining > 0) {
+			if (evbuffer_get_length(in) == 0)
+				return;
+			bdat_take(c, in);
+			continue;
+		}
 		char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (line == NULL) {
 			if (evbuffer_get_length(in) > (c->in_data ? 1000000u : LMTP_MAX_LINE)) {
@@ -371,7 +553,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct lmtp_client *c = arg;
 	(void)bev;
 	if (c->closing)
-		client_free(c);
+		free_when_sent(c);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -385,6 +567,10 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct lmtp_client *c = arg;
 	(void)fd; (void)what;
+	if (c->closing) {
+		client_free(c); /* the last bytes left, or took too long */
+		return;
+	}
 	reply(c, "421 4.4.2 Timeout");
 	close_after_output(c);
 }
