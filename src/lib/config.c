@@ -39,6 +39,7 @@ static const struct key_def keys[] = {
 	{ "lmtp_listen", K_LISTEN, "", "Addresses for LMTP: `HOST:PORT` or an absolute unix socket path." },
 	{ "tls_server_cert", K_PATH, NULL, "PEM certificate chain for STARTTLS and implicit TLS." },
 	{ "tls_server_key", K_PATH, NULL, "PEM private key of `tls_server_cert`." },
+	{ "allowanonymouslogin", K_BOOL, "no", "Allow LOGIN as `anonymous` (any password) and AUTHENTICATE ANONYMOUS; such sessions get only the rights ACLs give `anyone` and `anonymous`." },
 	{ "allowplaintext", K_BOOL, "no", "With TLS configured, allow LOGIN and PLAIN on connections that are not encrypted. Without TLS configured plaintext logins are always allowed (and a warning is logged at start)." },
 	{ "maxmessagesize", K_SIZE, STR(MAX_MESSAGE_SIZE_DEFAULT), "Largest message accepted by APPEND or delivery, in bytes (K, M, G suffixes allowed)." },
 	{ "maxlogins_per_user", K_INT, STR(MAX_LOGINS_PER_USER_DEFAULT), "Concurrent IMAP sessions one user may have on one worker; 0 means no limit." },

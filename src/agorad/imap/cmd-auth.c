@@ -125,6 +125,8 @@ int cmd_login(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[PRIVACYREQUIRED] Use STARTTLS first");
 		return 0;
 	}
+	if (anonymous_login(c, cmd->tag, user, pass))
+		return 0;
 	free(c->auth_mech);
 	c->auth_mech = xstrdup("LOGIN");
 	do_login(c, cmd->tag, user, pass);
@@ -184,6 +186,8 @@ int cmd_authenticate(struct imap_client *c, const struct imap_command *cmd,
 {
 	if (nargs < 1 || nargs > 2 || args[0].type != IMAP_ARG_ATOM)
 		return -1;
+	if (imap_arg_is_atom(&args[0], "ANONYMOUS"))
+		return cmd_authenticate_anonymous(c, cmd, args, nargs);
 	if (!imap_arg_is_atom(&args[0], "PLAIN")) {
 		client_tagged(c, cmd->tag, "NO", "Unsupported authentication mechanism");
 		return 0;
@@ -213,7 +217,9 @@ void cmd_authenticate_continue(struct imap_client *c, const char *line)
 	char *tag = c->wait_tag;
 	c->wait_tag = NULL;
 	c->wait = WAIT_NONE;
-	if (strcmp(line, "*") == 0)
+	if (c->auth_mech != NULL && strcmp(c->auth_mech, "ANONYMOUS") == 0)
+		anonymous_continue(c, tag, line);
+	else if (strcmp(line, "*") == 0)
 		client_tagged(c, tag, "BAD", "Authentication cancelled");
 	else
 		auth_plain(c, tag, line);

@@ -193,6 +193,8 @@ void client_capability(struct imap_client *c, str_t *out)
 			str_append(out, " AUTH=PLAIN");
 		else
 			str_append(out, " LOGINDISABLED");
+		if (anonymous_allowed())
+			str_append(out, " AUTH=ANONYMOUS");
 	}
 }
 
@@ -227,6 +229,10 @@ acl_rights_t client_rights(struct imap_client *c, const struct mailbox_info *mbo
 	free(owner);
 	if (c->admin)
 		r |= ACL_L | ACL_A;
+	/* Anonymous sessions share one name: nothing of theirs persists, so
+	 * not \Seen either. */
+	if (c->anonymous)
+		r &= ~(acl_rights_t)(ACL_S | ACL_A);
 	return r;
 }
 
@@ -268,6 +274,19 @@ int client_login_done(struct imap_client *c, const char *user)
 		 c->auth_mech != NULL ? c->auth_mech : "LOGIN", c->tls ? "yes" : "no");
 	arm_timeout(c);
 	return 0;
+}
+
+void client_login_anonymous(struct imap_client *c)
+{
+	c->user = xstrdup("anonymous");
+	c->anonymous = true;
+	c->admin = false;
+	c->groups = NULL;
+	namespace_init(&c->ns, server.cfg, c->user, false);
+	c->state = IMAP_AUTH;
+	imap_framer_deinit(&c->framer);
+	imap_framer_init(&c->framer, IMAP_MAX_LINE);
+	arm_timeout(c);
 }
 
 static void pause_reading(struct imap_client *c, bool pause)

@@ -84,5 +84,7 @@ void client_capability(struct imap_client *c, str_t *out);
 char **client_share_idents(struct imap_client *c);
 /* After login: sets user, namespace, groups; autocreate. */
 int client_login_done(struct imap_client *c, const char *user);
+/* An anonymous session: user "anonymous", no groups, never authenticated. */
+void client_login_anonymous(struct imap_client *c);
 
 #endif

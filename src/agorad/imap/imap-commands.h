@@ -47,6 +47,13 @@ imap_cmd_fn cmd_getmetadata, cmd_setmetadata;
 imap_cmd_fn cmd_getquota, cmd_getquotaroot, cmd_setquota;
 
 void cmd_authenticate_continue(struct imap_client *c, const char *line);
+/* auth-anonymous.c */
+bool anonymous_allowed(void);
+/* 1 when LOGIN named "anonymous" and it was handled. */
+int anonymous_login(struct imap_client *c, const char *tag, const char *user, const char *password);
+int cmd_authenticate_anonymous(struct imap_client *c, const struct imap_command *cmd,
+			       const struct imap_arg *args, size_t nargs);
+void anonymous_continue(struct imap_client *c, const char *tag, const char *line);
 void cmd_idle_continue(struct imap_client *c, const char *line);
 
 /* Shared argument helpers: a string argument (atom, quoted, literal). */
