@@ -17,6 +17,8 @@ struct sqlite_store {
 	str_t error;
 	int errcode;
 	unsigned dedup_inserts;
+	int wal_fd;               /* agora.db-wal, for syncing after commit; -1 until opened */
+	char *wal_path;
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;

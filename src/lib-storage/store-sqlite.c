@@ -165,10 +165,44 @@ static int tx_commit(struct sqlite_store *s)
 	return exec(s, "COMMIT");
 }
 
+/* Group commit for new messages. A commit with synchronous=FULL fsyncs
+ * the WAL while it holds the database's write lock, so every delivery of
+ * every worker would wait for every other's fsync in turn. Messages are
+ * committed with synchronous=NORMAL instead, and the WAL is fdatasync'ed
+ * after the lock is released and before the caller acknowledges anything:
+ * concurrent committers' syncs then overlap, and one flush of the file
+ * covers every commit written before it. The frames of a commit are either
+ * still in the WAL when the sync runs, or a checkpoint (which syncs the WAL
+ * before copying, and the database after) has already made them durable.
+ * Returns -1 when the sync fails: the caller must not report success. */
+static int tx_begin_grouped(struct sqlite_store *s)
+{
+	sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	if (tx_begin(s) < 0) {
+		sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int tx_commit_then_sync(struct sqlite_store *s)
+{
+	int ret = tx_commit(s);
+	sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	if (ret < 0)
+		return -1;
+	if (s->wal_fd < 0)
+		s->wal_fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
+	if (s->wal_fd < 0 || fdatasync(s->wal_fd) < 0)
+		return sqlite_fail(s, STORE_ERR_INTERNAL, "syncing %s: %s", s->wal_path, strerror(errno));
+	return 0;
+}
+
 static void tx_rollback(struct sqlite_store *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 }
 
 static char *col_dup(sqlite3_stmt *st, int i)
@@ -225,6 +259,7 @@ static struct store *sq_open(const struct config *cfg, str_t *err)
 	struct sqlite_store *s = xcalloc(1, sizeof(*s));
 	s->store.be = &store_sqlite_backend;
 	s->cfg = cfg;
+	s->wal_fd = -1;
 	if (sqlite3_open_v2(str_c(&path), &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		str_printf(err, "%s: %s", str_c(&path), s->db ? sqlite3_errmsg(s->db) : "cannot open");
@@ -243,7 +278,8 @@ static struct store *sq_open(const struct config *cfg, str_t *err)
 		str_printf(err, "%s: cannot set up the schema: %s", str_c(&path), sqlite3_errmsg(s->db));
 		goto fail;
 	}
-	str_free(&path);
+	str_append(&path, "-wal");
+	s->wal_path = str_steal(&path);
 	return &s->store;
 fail:
 	str_free(&path);
@@ -260,6 +296,9 @@ static void sq_close(struct store *st)
 	for (unsigned i = 0; i < STMT_CACHE && s->cache[i].sql != NULL; i++)
 		sqlite3_finalize(s->cache[i].stmt);
 	sqlite3_close(s->db);
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
+	free(s->wal_path);
 	str_free(&s->error);
 	free(s);
 }
@@ -1238,7 +1277,7 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 		goto fail_file;
 	}
 	bool own_seen = seen_in_flags(mbox, user);
-	if (tx_begin(s) < 0)
+	if (tx_begin_grouped(s) < 0)
 		goto fail_file;
 	if (next_uid(s, mbox->id, uid_r) < 0 || next_modseq(s, mbox->id, modseq_r) < 0)
 		goto fail;
@@ -1296,7 +1335,7 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	}
 	if (!own_seen && (m->flags & MSG_SEEN) && insert_seen(s, mbox->id, user, *uid_r, true) < 0)
 		goto fail;
-	if (tx_commit(s) < 0)
+	if (tx_commit_then_sync(s) < 0)
 		goto fail;
 	str_free(&dir);
 	str_free(&final);
