@@ -137,6 +137,13 @@ void sqlite_journal_write(struct sqlite_store *s, const struct mailbox_info *mbo
 	str_free(&path);
 }
 
+/* qsort, but never handed a null array (an empty directory). */
+static void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 struct jent {
 	uint32_t uid;
 	char guid[33];
@@ -171,7 +178,9 @@ static int jent_guid_cmp(const void *a, const void *b)
 static struct jent *journal_uid(struct journal *j, uint32_t uid)
 {
 	struct jent key = { .uid = uid };
-	/* the last entry with this UID (a UID is given once per mailbox) */
+	if (j->n == 0)
+		return NULL;
+	/* a UID is given once per mailbox */
 	return bsearch(&key, j->v, j->n, sizeof(*j->v), jent_uid_cmp);
 }
 
@@ -179,6 +188,8 @@ static struct jent *journal_guid(struct journal *j, const char *guid)
 {
 	struct jent key, *kp = &key;
 	snprintf(key.guid, sizeof(key.guid), "%s", guid);
+	if (j->n == 0)
+		return NULL;
 	struct jent **r = bsearch(&kp, j->by_guid, j->n, sizeof(*j->by_guid), jent_guid_cmp);
 	return r != NULL ? *r : NULL;
 }
@@ -214,7 +225,7 @@ static void journal_load(struct journal *j, const char *dir)
 	/* Pass 1: the A lines; pass 2: changes applied to them. */
 	for (int pass = 1; pass <= 2; pass++) {
 		if (pass == 2 && j->n > 0)
-			qsort(j->v, j->n, sizeof(*j->v), jent_uid_cmp);
+			sort_n(j->v, j->n, sizeof(*j->v), jent_uid_cmp);
 		char *line = data;
 		while (line < data + len) {
 			char *nl = memchr(line, '\n', (size_t)(data + len - line));
@@ -277,7 +288,7 @@ static void journal_load(struct journal *j, const char *dir)
 	j->by_guid = xcalloc(j->n ? j->n : 1, sizeof(*j->by_guid));
 	for (size_t i = 0; i < j->n; i++)
 		j->by_guid[i] = &j->v[i];
-	qsort(j->by_guid, j->n, sizeof(*j->by_guid), jent_guid_cmp);
+	sort_n(j->by_guid, j->n, sizeof(*j->by_guid), jent_guid_cmp);
 	free(data);
 }
 
@@ -520,7 +531,7 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 	struct sqlite_store *s = rc->s;
 	size_t nx;
 	char **xx = list_dir(pdir, &nx);
-	qsort(xx, nx, sizeof(*xx), strp_cmp);
+	sort_n(xx, nx, sizeof(*xx), strp_cmp);
 	for (size_t i = 0; i < nx; i++) {
 		if (strlen(xx[i]) != 2 || strcmp(xx[i], "..") == 0)
 			continue;
@@ -528,7 +539,7 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 		str_printf(&sub, "%s/%s", pdir, xx[i]);
 		size_t nu;
 		char **uids = list_dir(str_c(&sub), &nu);
-		qsort(uids, nu, sizeof(*uids), strp_cmp);
+		sort_n(uids, nu, sizeof(*uids), strp_cmp);
 		for (size_t k = 0; k < nu; k++) {
 			int known = uniqueid_known(s, uids[k]);
 			if (known != 0) {
@@ -615,7 +626,7 @@ static int load_rows(struct sqlite_store *s, int64_t id, struct row **rows_r, si
 	}
 	sqlite3_reset(q);
 	if (n > 0)
-		qsort(rows, n, sizeof(*rows), row_guid_cmp);
+		sort_n(rows, n, sizeof(*rows), row_guid_cmp);
 	*rows_r = rows;
 	*n_r = n;
 	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "messages");
@@ -819,7 +830,7 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 		if (stat(str_c(&dir), &st) < 0)
 			report(rc->r, &rc->changes, "%s: directory %s is missing", mb.name, str_c(&dir));
 	}
-	qsort(files, nfiles, sizeof(*files), strp_cmp);
+	sort_n(files, nfiles, sizeof(*files), strp_cmp);
 	/* Rows whose file is gone or damaged. */
 	for (size_t i = 0; i < nrows; i++) {
 		str_t p = STR_INIT;
@@ -843,7 +854,7 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 		free(rows[i].guid);
 		rows[i].guid = xstrdup(""); /* handled */
 	}
-	qsort(rows, nrows, sizeof(*rows), row_guid_cmp);
+	sort_n(rows, nrows, sizeof(*rows), row_guid_cmp);
 	/* Files no row names. */
 	struct pending *pend = NULL;
 	size_t npend = 0;
@@ -906,7 +917,7 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 			mb.uidvalidity = uv;
 		}
 	}
-	qsort(pend, npend, sizeof(*pend), pending_cmp);
+	sort_n(pend, npend, sizeof(*pend), pending_cmp);
 	/* Files the journal names keep their UIDs; the others get new ones
 	 * after them, oldest first. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -1046,7 +1057,7 @@ static void shares_expected(const struct mb_list *l, str_t *out)
 		}
 	}
 	if (n > 0)
-		qsort(lines, n, sizeof(*lines), strp_cmp);
+		sort_n(lines, n, sizeof(*lines), strp_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(lines[i], lines[i - 1]) == 0)
 			continue;
@@ -1188,7 +1199,7 @@ static void check_tmp(const char *part, const char *dir, void *ctx)
 	str_printf(&tmp, "%s/tmp", dir);
 	size_t n;
 	char **files = list_dir(str_c(&tmp), &n);
-	qsort(files, n, sizeof(*files), strp_cmp);
+	sort_n(files, n, sizeof(*files), strp_cmp);
 	for (size_t i = 0; i < n; i++)
 		report(c->r, &c->problems, "partition %s: stray file tmp/%s", part, files[i]);
 	strv_free_n(files, n);
@@ -1200,7 +1211,7 @@ static void check_dirs(const char *part, const char *pdir, void *ctx)
 	struct check *c = ctx;
 	size_t nx;
 	char **xx = list_dir(pdir, &nx);
-	qsort(xx, nx, sizeof(*xx), strp_cmp);
+	sort_n(xx, nx, sizeof(*xx), strp_cmp);
 	for (size_t i = 0; i < nx; i++) {
 		if (strlen(xx[i]) != 2)
 			continue;
@@ -1208,7 +1219,7 @@ static void check_dirs(const char *part, const char *pdir, void *ctx)
 		str_printf(&sub, "%s/%s", pdir, xx[i]);
 		size_t nu;
 		char **uids = list_dir(str_c(&sub), &nu);
-		qsort(uids, nu, sizeof(*uids), strp_cmp);
+		sort_n(uids, nu, sizeof(*uids), strp_cmp);
 		for (size_t k = 0; k < nu; k++)
 			if (uniqueid_known(c->s, uids[k]) == 0)
 				report(c->r, &c->problems, "partition %s: directory %s/%s belongs to no mailbox", part,
@@ -1232,7 +1243,7 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 		return;
 	}
 	char **files = list_dir(str_c(&dir), &nfiles);
-	qsort(files, nfiles, sizeof(*files), strp_cmp);
+	sort_n(files, nfiles, sizeof(*files), strp_cmp);
 	for (size_t i = 0; i < nrows; i++) {
 		str_t p = STR_INIT;
 		str_printf(&p, "%s/%s", str_c(&dir), rows[i].guid);

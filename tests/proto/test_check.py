@@ -109,3 +109,7 @@ def test_check_reports_damage(make_server, damage):
     if damage is not damage_acl_ident:
         assert check(server) == (0, [])
     server.start()
+    # the server serves the mended store
+    b = Session(server, "bob")
+    assert b.status("INBOX.Work") >= 2
+    b.close()
