@@ -66,6 +66,7 @@ void sqlite_mailbox_dir(struct sqlite_store *s, const char *partition, const cha
  * are logged, never fatal: the database stays the authority. */
 int sqlite_meta_write(struct sqlite_store *s, const struct mailbox_info *info);
 int sqlite_meta_refresh(struct sqlite_store *s, int64_t id);
+int sqlite_meta_refresh_name(struct sqlite_store *s, const char *name);
 /* Journal lines, appended after the commit that made the change. */
 void sqlite_journal_add(str_t *jl, uint32_t uid, const char *guid, uint64_t modseq, uint64_t size,
 			time_t internaldate, int tz, uint32_t flags, const char *keywords);

@@ -6,7 +6,8 @@
  *   mailbox.meta      the mailbox's own row: name, uniqueid, partition,
  *                     uidvalidity, ACL, special-use, sharedseen; rewritten
  *                     atomically after create, rename, SETACL and the
- *                     special-use and sharedseen changes (never per message);
+ *                     special-use and sharedseen changes (never per message),
+ *                     and the limits of a quota root named by the mailbox;
  *   mailbox.journal   append-only lines written after each commit that adds,
  *                     changes or expunges messages:
  *                       A UID GUID MODSEQ SIZE INTERNALDATE TZ FLAGS [KEYWORDS]
@@ -18,7 +19,7 @@
  *                     new UID (UIDVALIDITY is only changed when a mailbox
  *                     must be rebuilt without any journal).
  * Per-user \Seen of other readers, subscriptions, users, groups, quota
- * roots and annotations live only in the database. */
+ * roots named by no mailbox, and annotations live only in the database. */
 #include "lib-storage/store.h"
 #include "lib-storage/store-sqlite-private.h"
 #include "lib/config.h"
@@ -39,13 +40,23 @@
 
 /* ---------------------------------------------------------------- meta */
 
-static void meta_text(const struct mailbox_info *info, str_t *out)
+static void meta_text(struct sqlite_store *s, const struct mailbox_info *info, str_t *out)
 {
 	str_printf(out, "agora-mailbox 1\nname %s\nuniqueid %s\npartition %s\nuidvalidity %" PRIu32 "\n"
 		   "sharedseen %d\n", info->name, info->uniqueid, info->partition, info->uidvalidity,
 		   info->sharedseen ? 1 : 0);
 	if (info->specialuse != NULL && info->specialuse[0] != '\0')
 		str_printf(out, "specialuse %s\n", info->specialuse);
+	/* A quota root named by this mailbox: its limits (-1 for none). */
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT coalesce(storage_limit, -1), coalesce(message_limit, -1) "
+			       "FROM quota_roots WHERE root = ?");
+	if (q != NULL) {
+		sqlite3_bind_text(q, 1, info->name, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			str_printf(out, "quota %lld %lld\n", (long long)sqlite3_column_int64(q, 0),
+				   (long long)sqlite3_column_int64(q, 1));
+		sqlite3_reset(q);
+	}
 	str_printf(out, "acl %s\n", info->acl != NULL ? info->acl : "");
 }
 
@@ -78,7 +89,7 @@ int sqlite_meta_write(struct sqlite_store *s, const struct mailbox_info *info)
 {
 	str_t dir = STR_INIT, text = STR_INIT;
 	sqlite_mailbox_dir(s, info->partition, info->uniqueid, &dir);
-	meta_text(info, &text);
+	meta_text(s, info, &text);
 	int ret = write_file_atomic(str_c(&dir), MAILBOX_META, &text);
 	str_free(&dir);
 	str_free(&text);
@@ -100,6 +111,16 @@ static int mailbox_by_id(struct sqlite_store *s, int64_t id, struct mailbox_info
 	int r = s->store.be->mailbox_get(&s->store, name, info);
 	free(name);
 	return r;
+}
+
+int sqlite_meta_refresh_name(struct sqlite_store *s, const char *name)
+{
+	struct mailbox_info info;
+	if (s->store.be->mailbox_get(&s->store, name, &info) != 1)
+		return -1;
+	int ret = sqlite_meta_write(s, &info);
+	mailbox_info_free(&info);
+	return ret;
 }
 
 int sqlite_meta_refresh(struct sqlite_store *s, int64_t id)
@@ -405,6 +426,8 @@ struct meta {
 	char *name, *uniqueid, *partition, *acl, *specialuse;
 	uint32_t uidvalidity;
 	bool sharedseen;
+	bool has_quota;
+	long long quota_storage, quota_message;
 };
 
 static void meta_free(struct meta *m)
@@ -450,6 +473,8 @@ static int meta_read(const char *dir, struct meta *m)
 			m->uidvalidity = (uint32_t)strtoul(v, NULL, 10);
 		else if (strcmp(line, "sharedseen") == 0)
 			m->sharedseen = strcmp(v, "1") == 0;
+		else if (strcmp(line, "quota") == 0)
+			m->has_quota = sscanf(v, "%lld %lld", &m->quota_storage, &m->quota_message) == 2;
 	}
 	free(data);
 	if (!magic || m->name == NULL || m->uniqueid == NULL || m->partition == NULL || m->acl == NULL) {
@@ -523,6 +548,25 @@ static int uniqueid_known(struct sqlite_store *s, const char *uniqueid)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A quota root named by a re-created mailbox; its usage is computed at the
+ * end of the run. */
+static void restore_quota(struct recon *rc, const struct meta *m)
+{
+	struct sqlite_store *s = rc->s;
+	sqlite3_stmt *q = sqlite_prep(s, "INSERT OR IGNORE INTO quota_roots(root, storage_limit, message_limit) "
+			       "VALUES(?, ?, ?)");
+	if (q == NULL)
+		return;
+	sqlite3_bind_text(q, 1, m->name, -1, SQLITE_STATIC);
+	if (m->quota_storage >= 0)
+		sqlite3_bind_int64(q, 2, m->quota_storage);
+	if (m->quota_message >= 0)
+		sqlite3_bind_int64(q, 3, m->quota_message);
+	if (sqlite_step_done(s, q, "quota root") == 0 && sqlite3_changes(s->db) > 0)
+		report(rc->r, &rc->changes, "%s: quota root re-created (STORAGE %lld, MESSAGE %lld)", m->name,
+		       m->quota_storage, m->quota_message);
+}
+
 /* Mailbox directories the database does not know: re-created from their
  * meta file. */
 static void recon_dirs(const char *part, const char *pdir, void *ctx)
@@ -582,6 +626,8 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 					rc->fresh = xrealloc(rc->fresh, (rc->nfresh + 1) * sizeof(*rc->fresh));
 					rc->fresh[rc->nfresh++] = xstrdup(m.uniqueid);
 					set_last_uidvalidity(s, m.uidvalidity);
+					if (m.has_quota)
+						restore_quota(rc, &m);
 				} else {
 					report(rc->r, &rc->changes, "%s: cannot re-create %s: %s", str_c(&dir), m.name,
 					       str_c(&s->error));
@@ -969,7 +1015,7 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 	struct mailbox_info now;
 	if (s->store.be->mailbox_get(&s->store, mb.name, &now) == 1) {
 		str_t want = STR_INIT, mp = STR_INIT;
-		meta_text(&now, &want);
+		meta_text(s, &now, &want);
 		str_printf(&mp, "%s/%s", str_c(&dir), MAILBOX_META);
 		size_t len;
 		char *have = read_all(str_c(&mp), &len);
@@ -1265,7 +1311,7 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 			report(c->r, &c->problems, "%s: file %s has no record", mb->name, files[i]);
 	}
 	str_t want = STR_INIT, mp = STR_INIT;
-	meta_text(mb, &want);
+	meta_text(s, mb, &want);
 	str_printf(&mp, "%s/%s", str_c(&dir), MAILBOX_META);
 	size_t len;
 	char *have = read_all(str_c(&mp), &len);

@@ -7,6 +7,7 @@ index. Then the store is damaged in other ways, each found and mended, and
 a second run changes nothing."""
 import os
 import re
+import sqlite3
 import time
 
 from conftest import message
@@ -61,6 +62,12 @@ def populate(server):
     adm.close()
 
 
+def quotas(server):
+    with sqlite3.connect(db_path(server)) as db:
+        return {r[0]: r[1:] for r in db.execute(
+            "SELECT root, storage_limit, message_limit, storage_used, message_used FROM quota_roots")}
+
+
 def listed(server, user):
     s = Session(server, user)
     lines = s.ok('LIST "" "*"')
@@ -77,6 +84,8 @@ def test_database_lost_and_rebuilt(make_server):
     assert "user.bob.F1" in seen_by["alice"] and "user.bob.F2" in seen_by["carol"]
     server.stop()
     before, shares_before = snapshot(server)
+    quotas_before = quotas(server)
+    assert quotas_before["user.bob"][2] > 0
     assert len(before) == 30
     assert sum(len(m["messages"]) for m in before.values()) == 1000 - 3 + 4
     assert server.agora("check").stdout == ""
@@ -86,11 +95,14 @@ def test_database_lost_and_rebuilt(make_server):
         if os.path.exists(p):
             os.unlink(p)
     lines = reconstruct(server)
-    assert sum("re-created" in ln for ln in lines) == 30, lines
+    assert sum("mailbox re-created" in ln for ln in lines) == 30, lines
     assert not any("UIDVALIDITY" in ln for ln in lines), lines
     after, shares_after = snapshot(server)
     assert after == before
     assert shares_after == shares_before
+    # the quota root named by user.bob, with usage recomputed from the messages
+    assert any(ln.startswith("user.bob: quota root re-created (STORAGE 100000") for ln in lines), lines
+    assert quotas(server) == quotas_before
     # Users live only in the database: the administrator adds them again.
     for u in USERS:
         server.agora("user", "add", u, input=f"{u}pw\n")
