@@ -60,6 +60,15 @@ static void meta_text(struct sqlite_store *s, const struct mailbox_info *info, s
 	str_printf(out, "acl %s\n", info->acl != NULL ? info->acl : "");
 }
 
+/* Run as root (`agora deliver`, `agora reconstruct`), a new file is given
+ * to the owner of its directory, the user the server runs as. */
+static void own_like_dir(int fd, const char *dir)
+{
+	struct stat st;
+	if (geteuid() == 0 && stat(dir, &st) == 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
+		log_warn("store: chown in %s: %s", dir, strerror(errno));
+}
+
 static int write_file_atomic(const char *dir, const char *name, const str_t *text)
 {
 	str_t tmp = STR_INIT, final = STR_INIT;
@@ -68,6 +77,7 @@ static int write_file_atomic(const char *dir, const char *name, const str_t *tex
 	int ret = -1;
 	int fd = open(str_c(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd >= 0) {
+		own_like_dir(fd, dir);
 		ssize_t w = write(fd, text->data, text->len);
 		if (w == (ssize_t)text->len && fsync(fd) == 0)
 			ret = 0;
@@ -149,8 +159,14 @@ void sqlite_journal_write(struct sqlite_store *s, const struct mailbox_info *mbo
 		return;
 	str_t path = STR_INIT;
 	sqlite_mailbox_dir(s, mbox->partition, mbox->uniqueid, &path);
+	size_t dirlen = path.len;
 	str_printf(&path, "/%s", MAILBOX_JOURNAL);
 	int fd = open(str_c(&path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd >= 0 && geteuid() == 0) {
+		path.data[dirlen] = '\0';
+		own_like_dir(fd, path.data);
+		path.data[dirlen] = '/';
+	}
 	if (fd < 0 || write(fd, jl->data, jl->len) != (ssize_t)jl->len)
 		log_warn("store: %s: %s", str_c(&path), strerror(errno));
 	if (fd >= 0)
