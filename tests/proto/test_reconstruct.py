@@ -208,3 +208,16 @@ def test_journal_lost_changes_uidvalidity(make_server):
     s = Session(server, "bob")
     assert s.status("INBOX.Work") == 4
     s.close()
+
+
+def test_refused_while_agorad_runs(make_server):
+    """agorad holds a shared lock on configdirectory/agorad.lock; reconstruct
+    takes it exclusively and refuses to run beside the server."""
+    server = make_server()
+    r = server.agora("reconstruct", check=False)
+    assert r.returncode == 1 and "agorad is running" in r.stderr, (r.returncode, r.stderr)
+    s = Session(server, "bob")
+    assert s.status("INBOX") == 0
+    s.close()
+    server.stop()
+    assert reconstruct(server) == ["nothing to do"]
