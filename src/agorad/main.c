@@ -6,6 +6,8 @@
 #include "lib-storage/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -139,6 +141,14 @@ int main(int argc, char **argv)
 	if (st == NULL)
 		log_fatal("store: %s", str_c(&err));
 	store_close(&st);
+	/* Held (shared) for the life of the server and its workers: `agora
+	 * reconstruct` takes it exclusively and so never runs beside us. */
+	str_t lock = STR_INIT;
+	str_printf(&lock, "%s/agorad.lock", config_str(cfg, "configdirectory"));
+	int lock_fd = open(str_c(&lock), O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_SH | LOCK_NB) < 0)
+		log_fatal("%s: %s", str_c(&lock), lock_fd < 0 ? strerror(errno) : "agora reconstruct is running");
+	str_free(&lock);
 
 	nworkers = (unsigned)config_int(cfg, "workers");
 	if (nworkers == 0) {

@@ -59,6 +59,24 @@ void sqlite_quota_snapshot_free(struct quota_snap *snap, size_t n);
 int sqlite_quota_check_growth(struct sqlite_store *s, const struct quota_snap *snap, size_t n,
 			      const char *oldname, const char *newname);
 
+/* store-sqlite-recon.c: the files that let a mailbox be rebuilt from its
+ * directory (docs/architecture.md, "Rebuilding"). */
+#define MAILBOX_META "mailbox.meta"
+#define MAILBOX_JOURNAL "mailbox.journal"
+void sqlite_mailbox_dir(struct sqlite_store *s, const char *partition, const char *uniqueid, str_t *out);
+/* Rewrites DIR/mailbox.meta atomically (temporary file, rename); failures
+ * are logged, never fatal: the database stays the authority. */
+int sqlite_meta_write(struct sqlite_store *s, const struct mailbox_info *info);
+int sqlite_meta_refresh(struct sqlite_store *s, int64_t id);
+int sqlite_meta_refresh_name(struct sqlite_store *s, const char *name);
+/* Journal lines, appended after the commit that made the change. */
+void sqlite_journal_add(str_t *jl, uint32_t uid, const char *guid, uint64_t modseq, uint64_t size,
+			time_t internaldate, int tz, uint32_t flags, const char *keywords);
+void sqlite_journal_write(struct sqlite_store *s, const struct mailbox_info *mbox, const str_t *jl);
+int sqlite_reconstruct(struct store *st, const char *const *names, bool recursive,
+		       const struct store_repair *r);
+int sqlite_check(struct store *st, const struct store_repair *r);
+
 /* The quota operations of the backend table. */
 int sqlite_quota_get(struct store *st, const char *root, struct quota_info *q);
 int sqlite_quota_set(struct store *st, const char *root, int64_t storage_limit, int64_t message_limit);

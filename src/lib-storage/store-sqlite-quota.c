@@ -338,6 +338,9 @@ int sqlite_quota_set(struct store *st, const char *root, int64_t storage_limit, 
 			goto out;
 	}
 	ret = tx(s, "COMMIT");
+	/* The limits are kept in the mailbox's meta file too. */
+	if (ret == 0)
+		sqlite_meta_refresh_name(s, root);
 out:
 	if (ret < 0 && !sqlite3_get_autocommit(s->db))
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

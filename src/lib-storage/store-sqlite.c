@@ -549,6 +549,11 @@ static void mailbox_dir(struct sqlite_store *s, const char *partition, const cha
 	str_printf(out, "%s/%.2s/%s", partition_dir(s, partition), uniqueid, uniqueid);
 }
 
+void sqlite_mailbox_dir(struct sqlite_store *s, const char *partition, const char *uniqueid, str_t *out)
+{
+	mailbox_dir(s, partition, uniqueid, out);
+}
+
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char *copy = xstrdup(path);
@@ -639,8 +644,14 @@ static int sq_mailbox_create(struct store *st, const char *name, const char *par
 	if (shares_write(s, sqlite3_last_insert_rowid(s->db), acl) < 0 || tx_commit(s) < 0)
 		goto fail;
 	str_free(&dir);
-	if (info != NULL && sq_mailbox_get(st, name, info) != 1)
+	struct mailbox_info made;
+	if (sq_mailbox_get(st, name, &made) != 1)
 		return -1;
+	sqlite_meta_write(s, &made);
+	if (info != NULL)
+		*info = made;
+	else
+		mailbox_info_free(&made);
 	return 0;
 fail:
 	tx_rollback(s);
@@ -791,6 +802,8 @@ static int sq_mailbox_rename(struct store *st, const char *oldname, const char *
 	    sqlite_quota_check_growth(s, snap, nsnap, oldname, newname) < 0)
 		goto out;
 	ret = tx_commit(s);
+	for (size_t i = 0; ret == 0 && i < n; i++)
+		sqlite_meta_refresh(s, ids[i]);
 out:
 	if (ret < 0)
 		tx_rollback(s);
@@ -901,6 +914,7 @@ static int sq_mailbox_set_acl(struct store *st, int64_t id, const char *acl)
 		tx_rollback(s);
 		return -1;
 	}
+	sqlite_meta_refresh(s, id);
 	return 0;
 }
 
@@ -977,7 +991,10 @@ static int sq_mailbox_set_specialuse(struct store *st, int64_t id, const char *s
 	sqlite3_stmt *q = sqlite_prep(s, "UPDATE mailboxes SET specialuse = ? WHERE id = ?");
 	if (q != NULL)
 		sqlite3_bind_text(q, 1, su, -1, SQLITE_STATIC);
-	return set_column(s, q, id);
+	if (set_column(s, q, id) < 0)
+		return -1;
+	sqlite_meta_refresh(s, id);
+	return 0;
 }
 
 static int sq_mailbox_set_sharedseen(struct store *st, int64_t id, bool shared)
@@ -986,7 +1003,10 @@ static int sq_mailbox_set_sharedseen(struct store *st, int64_t id, bool shared)
 	sqlite3_stmt *q = sqlite_prep(s, "UPDATE mailboxes SET sharedseen = ? WHERE id = ?");
 	if (q != NULL)
 		sqlite3_bind_int(q, 1, shared ? 1 : 0);
-	return set_column(s, q, id);
+	if (set_column(s, q, id) < 0)
+		return -1;
+	sqlite_meta_refresh(s, id);
+	return 0;
 }
 
 /* Whether `user`'s \Seen in this mailbox is the one in messages.flags. */
@@ -1337,6 +1357,11 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 		goto fail;
 	if (tx_commit_then_sync(s) < 0)
 		goto fail;
+	str_t jl = STR_INIT;
+	sqlite_journal_add(&jl, *uid_r, guid, *modseq_r, m->size, m->internaldate, m->internaldate_tz,
+			   flags, m->keywords);
+	sqlite_journal_write(s, mbox, &jl);
+	str_free(&jl);
 	str_free(&dir);
 	str_free(&final);
 	return 0;
@@ -1635,6 +1660,19 @@ static int sq_msg_store_flags(struct store *st, const struct mailbox_info *mbox,
 	if (tx_commit(s) < 0)
 		goto fail;
 	sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	if (modseq != 0) {
+		str_t jl = STR_INIT;
+		for (size_t i = 0; i < nrec; i++) {
+			if (recs[i].modseq != modseq)
+				continue;
+			/* 'f': another reader's change; the row's \Seen is not theirs. */
+			str_printf(&jl, "%c %u %llu %u%s%s\n", own ? 'F' : 'f', recs[i].uid,
+				   (unsigned long long)modseq, recs[i].flags & (own ? MSG_STORED_FLAGS : ~(uint32_t)MSG_SEEN & MSG_STORED_FLAGS),
+				   recs[i].keywords != NULL ? " " : "", recs[i].keywords != NULL ? recs[i].keywords : "");
+		}
+		sqlite_journal_write(s, mbox, &jl);
+		str_free(&jl);
+	}
 	*recs_r = recs;
 	*count_r = nrec;
 	*failed_r = failed;
@@ -1652,7 +1690,7 @@ fail_nolock:
 /* Removes rows (inside a transaction) and returns the files to unlink once
  * the transaction has committed. */
 static int expunge_rows(struct sqlite_store *s, const struct mailbox_info *mbox,
-			const uint32_t *uids, size_t n, str_t *files)
+			const uint32_t *uids, size_t n, str_t *files, str_t *jl)
 {
 	uint64_t modseq;
 	if (n == 0)
@@ -1683,6 +1721,7 @@ static int expunge_rows(struct sqlite_store *s, const struct mailbox_info *mbox,
 		}
 		if (sqlite3_changes(s->db) == 0)
 			continue;
+		str_printf(jl, "X %u %llu\n", uids[i], (unsigned long long)modseq);
 		q = sqlite_prep(s, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?, ?, ?)");
 		if (q == NULL)
 			goto fail;
@@ -1720,14 +1759,17 @@ static int sq_msg_expunge(struct store *st, const struct mailbox_info *mbox,
 			  const uint32_t *uids, size_t n)
 {
 	struct sqlite_store *s = S(st);
-	str_t files = STR_INIT;
+	str_t files = STR_INIT, jl = STR_INIT;
 	if (tx_begin(s) < 0)
 		return -1;
-	if (expunge_rows(s, mbox, uids, n, &files) < 0 || tx_commit(s) < 0) {
+	if (expunge_rows(s, mbox, uids, n, &files, &jl) < 0 || tx_commit(s) < 0) {
 		tx_rollback(s);
 		str_free(&files);
+		str_free(&jl);
 		return -1;
 	}
+	sqlite_journal_write(s, mbox, &jl);
+	str_free(&jl);
 	unlink_files(&files);
 	str_free(&files);
 	return 0;
@@ -1767,6 +1809,7 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 {
 	struct sqlite_store *s = S(st);
 	str_t srcdir = STR_INIT, dstdir = STR_INIT, made = STR_INIT, files = STR_INIT;
+	str_t srcjl = STR_INIT, dstjl = STR_INIT;
 	uint32_t *new_uids = xcalloc(n ? n : 1, sizeof(uint32_t));
 	char **guids = xcalloc(n ? n : 1, sizeof(char *));
 	mailbox_dir(s, src->partition, src->uniqueid, &srcdir);
@@ -1834,13 +1877,14 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 			q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
 				 "flags, keywords, modseq, envelope, bodystructure, body, header) SELECT ?1, ?2, ?3, size, "
 				 "internaldate, tz, sentdate, flags, keywords, ?4, envelope, bodystructure, body, header "
-				 "FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags, size");
+				 "FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags, size, internaldate, tz, keywords");
 		} else {
 			q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, sentdate, "
 				 "flags, keywords, modseq, envelope, bodystructure, body, header) SELECT ?1, ?2, ?3, size, "
 				 "internaldate, tz, sentdate, (flags & ~8) | (CASE WHEN EXISTS(SELECT 1 FROM seen "
 				 "WHERE mailbox = ?5 AND uid = ?6 AND user = ?7) THEN 8 ELSE 0 END), keywords, ?4, "
-				 "envelope, bodystructure, body, header FROM messages WHERE mailbox = ?5 AND uid = ?6 RETURNING flags, size");
+				 "envelope, bodystructure, body, header FROM messages WHERE mailbox = ?5 AND uid = ?6 "
+				 "RETURNING flags, size, internaldate, tz, keywords");
 		}
 		if (q == NULL)
 			goto fail_tx;
@@ -1857,6 +1901,10 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		if (rc == SQLITE_ROW) {
 			copied_bytes += sqlite3_column_int64(q, 1);
 			copied_msgs++;
+			sqlite_journal_add(&dstjl, new_uids[i], guids[i], modseq, (uint64_t)sqlite3_column_int64(q, 1),
+					   (time_t)sqlite3_column_int64(q, 2), sqlite3_column_int(q, 3),
+					   own_dst ? f : f & ~(uint32_t)MSG_SEEN,
+					   (const char *)sqlite3_column_text(q, 4));
 		}
 		if (rc == SQLITE_ROW)
 			rc = sqlite3_step(q);
@@ -1883,12 +1931,14 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 	int same_root = move ? sqlite_quota_same_root(s, src->name, dst->name) : 0;
 	if (same_root < 0)
 		goto fail_tx;
-	if (move && expunge_rows(s, src, uids, n, &files) < 0)
+	if (move && expunge_rows(s, src, uids, n, &files, &srcjl) < 0)
 		goto fail_tx;
 	if (sqlite_quota_charge(s, dst->name, copied_bytes, copied_msgs, !same_root) < 0)
 		goto fail_tx;
 	if (tx_commit(s) < 0)
 		goto fail_tx;
+	sqlite_journal_write(s, dst, &dstjl);
+	sqlite_journal_write(s, src, &srcjl);
 	unlink_files(&files);
 	*new_uids_r = new_uids;
 	new_uids = NULL;
@@ -1907,6 +1957,8 @@ out:
 	str_free(&dstdir);
 	str_free(&made);
 	str_free(&files);
+	str_free(&srcjl);
+	str_free(&dstjl);
 	return ret;
 }
 
@@ -1958,4 +2010,6 @@ const struct store_backend store_sqlite_backend = {
 	.msg_expunge = sq_msg_expunge,
 	.msg_copy = sq_msg_copy,
 	.tmpfile_create = sq_tmpfile_create,
+	.reconstruct = sqlite_reconstruct,
+	.check = sqlite_check,
 };

@@ -95,7 +95,7 @@ int store_give_to_user(const struct config *cfg, str_t *err)
 	}
 	struct owner_ctx o = { pw->pw_uid, pw->pw_gid, 0 };
 	const char *dir = config_str(cfg, "configdirectory");
-	static const char *const files[] = { "", "/agora.db", "/agora.db-wal", "/agora.db-shm" };
+	static const char *const files[] = { "", "/agora.db", "/agora.db-wal", "/agora.db-shm", "/agorad.lock" };
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		str_t path = STR_INIT;
 		str_printf(&path, "%s%s", dir, files[i]);

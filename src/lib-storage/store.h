@@ -125,6 +125,18 @@ struct user_info {
 	char *hash;
 };
 
+/* What `agora reconstruct` and `agora check` give the store: message
+ * parsing lives above this layer (lib-deliver), and every change or problem
+ * found is reported as one line. */
+struct store_repair {
+	/* Fills envelope, bodystructure, body, header, header_len and sentdate
+	 * of `m` from the message; they stay valid until the next call. -1:
+	 * the data is not a message. */
+	int (*prepare)(void *ctx, const char *data, size_t len, struct new_msg *m);
+	void (*report)(void *ctx, const char *line);
+	void *ctx;
+};
+
 struct store_backend {
 	const char *name;
 	struct store *(*open)(const struct config *cfg, str_t *err);
@@ -241,6 +253,15 @@ struct store_backend {
 	/* A temporary file on `partition` for a new message; the caller writes
 	 * and fsyncs it, then hands it to msg_append. */
 	int (*tmpfile_create)(struct store *st, const char *partition, str_t *path_r);
+
+	/* Store maintenance, with the server stopped. reconstruct rebuilds the
+	 * metadata of the named mailboxes (NULL: all; recursive: and those
+	 * below) from their directories and returns the number of changes
+	 * reported; check reports every inconsistency and returns their
+	 * number; -1 on error. */
+	int (*reconstruct)(struct store *st, const char *const *names, bool recursive,
+			   const struct store_repair *r);
+	int (*check)(struct store *st, const struct store_repair *r);
 };
 
 struct store {
