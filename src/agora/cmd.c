@@ -12,6 +12,8 @@ static const struct cmd_family *const families[] = {
 	&cmd_group_family,
 	&cmd_quota_family,
 	&cmd_deliver_family,
+	&cmd_import_family,
+	&cmd_export_family,
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
