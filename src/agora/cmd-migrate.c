@@ -533,48 +533,65 @@ static bool is_dir(const char *path)
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-static void import_maildir_sub(struct importer *im, struct dest *d, const char *dir, const char *sub)
+struct mdfile {
+	char *name;
+	bool cur;
+};
+
+static int cmp_mdfile(const void *a, const void *b)
+{
+	return strcmp(((const struct mdfile *)a)->name, ((const struct mdfile *)b)->name);
+}
+
+static void list_sub(const char *dir, const char *sub, struct mdfile **files, size_t *n)
 {
 	str_t path = STR_INIT;
 	str_printf(&path, "%s/%s", dir, sub);
 	DIR *dh = opendir(str_c(&path));
-	if (dh == NULL) {
-		str_free(&path);
+	str_free(&path);
+	if (dh == NULL)
 		return;
-	}
-	char **names = NULL;
-	size_t n = 0;
 	struct dirent *de;
 	while ((de = readdir(dh)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
+		*files = xrealloc(*files, (*n + 1) * sizeof(**files));
+		(*files)[*n].name = xstrdup(de->d_name);
+		(*files)[*n].cur = strcmp(sub, "cur") == 0;
+		(*n)++;
 	}
 	closedir(dh);
-	qsort(names, n, sizeof(*names), cmp_str);
+}
+
+/* The messages of cur/ and new/ together, in the order of their names
+ * (which begin with the time of delivery in every Maildir writer). */
+static void import_maildir_messages(struct importer *im, struct dest *d, const char *dir)
+{
+	struct mdfile *files = NULL;
+	size_t n = 0;
+	list_sub(dir, "cur", &files, &n);
+	list_sub(dir, "new", &files, &n);
+	qsort(files, n, sizeof(*files), cmp_mdfile);
 	for (size_t i = 0; i < n; i++) {
 		str_t file = STR_INIT, raw = STR_INIT, msg = STR_INIT;
-		str_printf(&file, "%s/%s", str_c(&path), names[i]);
+		str_printf(&file, "%s/%s/%s", dir, files[i].cur ? "cur" : "new", files[i].name);
 		struct stat sb;
 		if (stat(str_c(&file), &sb) < 0 || (S_ISREG(sb.st_mode) && read_whole(str_c(&file), &raw) < 0)) {
 			fprintf(stderr, "agora: import: %s: %s\n", str_c(&file), strerror(errno));
 			d->failed++;
 			im->failed = true;
-		} else if (!S_ISREG(sb.st_mode)) {
-			/* not a message */
-		} else if (raw.len > 0) {
+		} else if (S_ISREG(sb.st_mode) && raw.len > 0) {
 			crlf_normalise(raw.data, raw.len, &msg);
+			/* Flags only from cur/: new/ holds mail no one has seen. */
 			import_one(im, d, &msg, sb.st_mtime, tz_of(sb.st_mtime),
-				   strcmp(sub, "cur") == 0 ? maildir_flags(names[i]) : 0);
+				   files[i].cur ? maildir_flags(files[i].name) : 0);
 		}
 		str_free(&file);
 		str_free(&raw);
 		str_free(&msg);
-		free(names[i]);
+		free(files[i].name);
 	}
-	free(names);
-	str_free(&path);
+	free(files);
 }
 
 static bool has_maildir(const char *dir)
@@ -597,8 +614,7 @@ static void import_maildir_folder(struct importer *im, const char *dir, const ch
 	struct dest *d = dest_get(im, strcasecmp(folder, "INBOX") == 0 ? "" : folder);
 	if (d == NULL)
 		return;
-	import_maildir_sub(im, d, dir, "cur");
-	import_maildir_sub(im, d, dir, "new");
+	import_maildir_messages(im, d, dir);
 }
 
 /* Walks the tree: DIR itself is the INBOX when it holds cur/ or new/;
