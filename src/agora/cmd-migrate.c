@@ -792,6 +792,43 @@ static int write_file(const char *path, const char *data, size_t len, time_t mti
 	return close(fd);
 }
 
+/* Files already in DIR/cur by their name without the info part, so that an
+ * export into the same directory replaces a message whose flags changed
+ * rather than leaving it twice. */
+struct old_file {
+	char *base, *name;
+};
+
+static int cmp_old(const void *a, const void *b)
+{
+	return strcmp(((const struct old_file *)a)->base, ((const struct old_file *)b)->base);
+}
+
+static struct old_file *old_files(const char *dir, size_t *n_r)
+{
+	str_t path = STR_INIT;
+	str_printf(&path, "%s/cur", dir);
+	DIR *dh = opendir(str_c(&path));
+	str_free(&path);
+	struct old_file *v = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while (dh != NULL && (de = readdir(dh)) != NULL) {
+		const char *colon = strchr(de->d_name, ':');
+		if (de->d_name[0] == '.' || colon == NULL)
+			continue;
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n].base = xstrndup(de->d_name, (size_t)(colon - de->d_name));
+		v[n].name = xstrdup(de->d_name);
+		n++;
+	}
+	if (dh != NULL)
+		closedir(dh);
+	qsort(v, n, sizeof(*v), cmp_old);
+	*n_r = n;
+	return v;
+}
+
 /* Exports one mailbox; returns the number of messages or -1. */
 static long export_mailbox(struct store *st, const char *user, const struct mailbox_info *info,
 			   const char *dir)
@@ -801,6 +838,8 @@ static long export_mailbox(struct store *st, const char *user, const struct mail
 	if (st->be->msg_list(st, info, user, 0, &recs, &n) < 0)
 		return -1;
 	long done = 0;
+	size_t nold = 0;
+	struct old_file *old = old_files(dir, &nold);
 	for (size_t i = 0; i < n; i++) {
 		struct msg_detail det;
 		if (st->be->msg_detail(st, info, recs[i].uid, &det) != 1)
@@ -830,6 +869,14 @@ static long export_mailbox(struct store *st, const char *user, const struct mail
 			unlink(str_c(&tmp));
 		} else {
 			done++;
+			struct old_file key = { (char *)str_c(&base), NULL };
+			struct old_file *o = nold ? bsearch(&key, old, nold, sizeof(*old), cmp_old) : NULL;
+			const char *now = strrchr(str_c(&final), '/') + 1;
+			if (o != NULL && strcmp(o->name, now) != 0) {
+				str_clear(&tmp);
+				str_printf(&tmp, "%s/cur/%s", dir, o->name);
+				unlink(str_c(&tmp));
+			}
 		}
 		str_free(&data);
 		str_free(&tmp);
@@ -837,6 +884,11 @@ static long export_mailbox(struct store *st, const char *user, const struct mail
 		str_free(&base);
 		msg_detail_free(&det);
 	}
+	for (size_t i = 0; i < nold; i++) {
+		free(old[i].base);
+		free(old[i].name);
+	}
+	free(old);
 	msg_rec_free_array(recs, n);
 	return done;
 }

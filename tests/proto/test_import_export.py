@@ -270,6 +270,17 @@ def test_import_maildir_twice_and_export_round_trip(server):
         assert len(fetch_all(a, mailbox)) == len(msgs)
     a.logout()
 
+    # Exporting again after a flag change replaces the file, no second copy.
+    m = server.imap("bob")
+    m.select("INBOX.Sent")
+    m.uid("STORE", "1", "+FLAGS", "(\\Draft)")
+    m.logout()
+    server.agora("export", "--user", "bob", "maildir", out, "Sent")
+    names = os.listdir(os.path.join(out, ".Sent", "cur"))
+    assert len(names) == 5
+    assert sum(1 for n in names if "D" in n.split(":2,")[1]) == \
+        sum(1 for f, _, _ in bob_view["INBOX.Sent"] if "\\Draft" in f) + (0 if "\\Draft" in bob_view["INBOX.Sent"][0][0] else 1)
+
     # Exporting named mailboxes only.
     out2 = os.path.join(server.tmp, "export2")
     r = server.agora("export", "--user", "bob", "maildir", out2, "Sent")
