@@ -571,7 +571,8 @@ static void import_maildir_messages(struct importer *im, struct dest *d, const c
 	size_t n = 0;
 	list_sub(dir, "cur", &files, &n);
 	list_sub(dir, "new", &files, &n);
-	qsort(files, n, sizeof(*files), cmp_mdfile);
+	if (n > 1)
+		qsort(files, n, sizeof(*files), cmp_mdfile);
 	for (size_t i = 0; i < n; i++) {
 		str_t file = STR_INIT, raw = STR_INIT, msg = STR_INIT;
 		str_printf(&file, "%s/%s/%s", dir, files[i].cur ? "cur" : "new", files[i].name);
@@ -638,7 +639,8 @@ static void import_maildir_tree(struct importer *im, const char *dir, const char
 		names[n++] = xstrdup(nm);
 	}
 	closedir(dh);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		str_t path = STR_INIT, sub = STR_INIT;
 		str_printf(&path, "%s/%s", dir, names[i]);
@@ -824,7 +826,8 @@ static struct old_file *old_files(const char *dir, size_t *n_r)
 	}
 	if (dh != NULL)
 		closedir(dh);
-	qsort(v, n, sizeof(*v), cmp_old);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_old);
 	*n_r = n;
 	return v;
 }

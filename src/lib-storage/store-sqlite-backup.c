@@ -279,7 +279,7 @@ static int prune_entry(const char *path, const struct stat *sb, int type, struct
 		return 0;
 	char *part = xstrndup(rel, (size_t)(slash - rel));
 	struct msgfile key = { part, (char *)slash + 1 };
-	if (bsearch(&key, prune_cur->fl->v, prune_cur->fl->n, sizeof(key), cmp_file) == NULL)
+	if (prune_cur->fl->n == 0 || bsearch(&key, prune_cur->fl->v, prune_cur->fl->n, sizeof(key), cmp_file) == NULL)
 		unlink(path);
 	free(part);
 	return 0;
@@ -376,7 +376,8 @@ int store_backup(const struct config *cfg, const char *dir, struct backup_report
 		}
 	}
 	/* Files taken for an older snapshot that the final one does not name. */
-	qsort(fl.v, fl.n, sizeof(*fl.v), cmp_file);
+	if (fl.n > 1)
+		qsort(fl.v, fl.n, sizeof(*fl.v), cmp_file);
 	struct prune_ctx pc = { str_c(&parts), parts.len, &fl };
 	prune_cur = &pc;
 	if (access(str_c(&parts), F_OK) == 0)
