@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <ftw.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -502,6 +503,45 @@ static void wipe_partition(const char *name, const char *dir, void *ctx)
 	closedir(d);
 }
 
+/* Run as root with `user` set: the restored tree belongs to the server. */
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return lchown(path, chown_uid, chown_gid) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void chown_partition(const char *name, const char *dir, void *ctx)
+{
+	int *ret = ctx;
+	(void)name;
+	if (access(dir, F_OK) == 0 && nftw(dir, chown_entry, 32, FTW_PHYS) < 0)
+		*ret = -1;
+}
+
+static int give_to_user(const struct config *cfg, str_t *err)
+{
+	const char *user = config_str(cfg, "user");
+	if (getuid() != 0 || user == NULL)
+		return 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		str_printf(err, "user: no such system user '%s'", user);
+		return -1;
+	}
+	chown_uid = pw->pw_uid;
+	chown_gid = pw->pw_gid;
+	int ret = 0;
+	config_foreach_partition(cfg, chown_partition, &ret);
+	if (ret < 0)
+		str_printf(err, "cannot give the restored files to %s: %s", user, strerror(errno));
+	return ret;
+}
+
 int store_restore(const struct config *cfg, const char *dir, bool force, struct backup_report *rep,
 		  bool *bad_input_r, str_t *err)
 {
@@ -587,6 +627,8 @@ int store_restore(const struct config *cfg, const char *dir, bool force, struct 
 		str_printf(err, "%s: %s", str_c(&live), strerror(errno));
 		goto out;
 	}
+	if (give_to_user(cfg, err) < 0)
+		goto out;
 	rep->messages = fl.n;
 	rep->mailboxes = fl.mailboxes;
 	ret = 0;
