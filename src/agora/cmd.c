@@ -14,6 +14,10 @@ static const struct cmd_family *const families[] = {
 	&cmd_deliver_family,
 	&cmd_reconstruct_family,
 	&cmd_check_family,
+	&cmd_import_family,
+	&cmd_export_family,
+	&cmd_backup_family,
+	&cmd_restore_family,
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 

@@ -57,6 +57,12 @@ extern const struct cmd_family cmd_quota_family;
 extern const struct cmd_family cmd_deliver_family;
 extern const struct cmd_family cmd_reconstruct_family;
 extern const struct cmd_family cmd_check_family;
+/* cmd-migrate.c */
+extern const struct cmd_family cmd_import_family;
+extern const struct cmd_family cmd_export_family;
+/* cmd-backup.c */
+extern const struct cmd_family cmd_backup_family;
+extern const struct cmd_family cmd_restore_family;
 
 /* Parses COMMAND SUBCOMMAND ARGS... and runs it; returns the exit status. */
 int cmd_dispatch(const char *config_path, int argc, char **argv);

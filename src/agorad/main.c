@@ -117,6 +117,14 @@ int main(int argc, char **argv)
 	if (path == NULL || optind != argc)
 		usage();
 	log_set_role("master");
+	/* Before anything listens: a SIGTERM that arrives while starting up
+	 * must still mean a clean stop with status 0. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	str_t err = STR_INIT;
 	struct config *cfg = config_load(path, &err);
 	if (cfg == NULL)
@@ -156,12 +164,6 @@ int main(int argc, char **argv)
 		nworkers = n > 0 ? (unsigned)n : 1;
 	}
 	worker_pids = calloc(nworkers, sizeof(pid_t));
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	for (unsigned i = 0; i < nworkers; i++)
 		worker_pids[i] = start_worker(i);
 	log_info("agorad ready with %u workers", nworkers);
