@@ -100,11 +100,26 @@ class Server:
         return r
 
     def start(self):
-        self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([AGORAD, "-C", self.conf_path], stdout=self.log,
-                                     stderr=self.log, env=SAN_ENV)
-        assert wait_port(self.imap_port, self.proc), "agorad did not start:\n" + self.log_text()
-        return self
+        for attempt in range(3):
+            self.log = open(self.log_path, "a")
+            self.proc = subprocess.Popen([AGORAD, "-C", self.conf_path], stdout=self.log,
+                                         stderr=self.log, env=SAN_ENV)
+            if wait_port(self.imap_port, self.proc):
+                return self
+            # free_port() cannot reserve a port: another test run on this
+            # machine may take it first. Pick new ones and try again.
+            if self.proc.poll() is not None and "Address already in use" in self.log_text() and attempt < 2:
+                self.imap_port, self.lmtp_port = free_port(), free_port()
+                if self.settings.get("imap_listen", "").startswith("127.0.0.1:"):
+                    self.settings["imap_listen"] = f"127.0.0.1:{self.imap_port}"
+                if self.settings.get("lmtp_listen", "").startswith("127.0.0.1:"):
+                    self.settings["lmtp_listen"] = f"127.0.0.1:{self.lmtp_port}"
+                self.write_conf()
+                with open(self.log_path, "a") as f:
+                    f.write("(test harness: port taken, retrying with new ports)\n")
+                continue
+            break
+        raise AssertionError("agorad did not start:\n" + self.log_text())
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc is not None and self.proc.poll() is None:

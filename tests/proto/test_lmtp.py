@@ -136,6 +136,8 @@ def spool_files(s):
     for dirpath, _, files in os.walk(root):
         rel = os.path.relpath(dirpath, root)
         for f in files:
+            if f in ("mailbox.meta", "mailbox.journal"):
+                continue  # the mailbox's own records, not messages
             p = os.path.join(dirpath, f)
             (tmps if rel.split(os.sep)[0] == "tmp" else boxes).append(p)
     return boxes, tmps
