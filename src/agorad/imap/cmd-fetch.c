@@ -213,6 +213,7 @@ static enum section_source section_source(const struct fetch_item *it)
 }
 
 struct fetch_msg {
+	const struct mailbox_info *mbox;
 	struct msg_detail d;
 	str_t *file;
 	bool file_loaded;
@@ -223,7 +224,22 @@ static int load_file(struct fetch_msg *fm)
 {
 	if (fm->file_loaded)
 		return 0;
-	if (!read_file(fm->d.path, fm->file)) {
+	bool ok = read_file(fm->d.path, fm->file);
+	if (!ok && errno == ENOENT) {
+		/* The mailbox finished moving to another partition since the
+		 * path was looked up: its files are at the new place now. */
+		struct msg_detail again;
+		if (ST->be->msg_detail(ST, fm->mbox, fm->d.uid, &again) == 1) {
+			free(fm->d.path);
+			fm->d.path = again.path;
+			again.path = NULL;
+			msg_detail_free(&again);
+			ok = read_file(fm->d.path, fm->file);
+		}
+		if (!ok)
+			errno = ENOENT;
+	}
+	if (!ok) {
 		log_error("message file %s: %s", fm->d.path, strerror(errno));
 		return -1;
 	}
@@ -284,6 +300,7 @@ static int fetch_one(struct imap_client *c, const struct fetch_req *r, size_t id
 	struct fetch_msg fm;
 	memset(&fm, 0, sizeof(fm));
 	fm.file = file;
+	fm.mbox = &sel->info;
 	struct msg_detail d;
 	bool have_detail = false;
 	if (r->need_detail) {
