@@ -1296,36 +1296,36 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	if (current_dir(s, mbox->id, mbox->uniqueid, &dir) < 0)
 		goto fail_file;
 	str_printf(&final, "%s/%s", str_c(&dir), guid);
-	/* The file reaches its final name, durably, before the row exists. A
-	 * temporary file on another filesystem (the mailbox moved to another
-	 * partition since the caller looked) is copied. */
-	if (mkdir_p(str_c(&dir), 0750) < 0 ||
-	    (rename(m->tmp_path, str_c(&final)) < 0 &&
-	     (errno != EXDEV || copy_file(m->tmp_path, str_c(&final)) < 0)) ||
+	/* The file reaches its final name, durably, before the row exists:
+	 * linked (copied when the temporary file is on another partition's
+	 * filesystem) and its directory fsynced. The temporary name stays
+	 * until the commit: a partition move that switches the mailbox
+	 * meanwhile removes the old directory with what is in it. */
+	if (mkdir_p(str_c(&dir), 0750) < 0 || place_file(m->tmp_path, str_c(&final)) < 0 ||
 	    fsync_dir(str_c(&dir)) < 0) {
 		sqlite_fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&final), strerror(errno));
 		goto fail_file;
 	}
-	unlink(m->tmp_path);
 	bool own_seen = seen_in_flags(mbox, user);
 	if (tx_begin(s) < 0)
 		goto fail_file;
-	/* A partition move may have switched the mailbox between placing the
-	 * file and taking the lock: the file follows it now. */
+	/* Under the lock: the file is where the mailbox is now (a move may have
+	 * switched it, or moved it away and back, since the file was placed). */
 	str_t now = STR_INIT;
 	if (current_dir(s, mbox->id, mbox->uniqueid, &now) < 0) {
 		str_free(&now);
 		goto fail;
 	}
-	if (strcmp(str_c(&now), str_c(&dir)) != 0) {
-		str_printf(&moved, "%s/%s", str_c(&now), guid);
-		if (mkdir_p(str_c(&now), 0750) < 0 || place_file(str_c(&final), str_c(&moved)) < 0 ||
-		    fsync_dir(str_c(&now)) < 0) {
-			sqlite_fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&moved), strerror(errno));
-			str_free(&now);
-			goto fail;
-		}
+	str_printf(&moved, "%s/%s", str_c(&now), guid);
+	if (access(str_c(&moved), F_OK) < 0 &&
+	    (mkdir_p(str_c(&now), 0750) < 0 || place_file(m->tmp_path, str_c(&moved)) < 0 ||
+	     fsync_dir(str_c(&now)) < 0)) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&moved), strerror(errno));
+		str_free(&now);
+		goto fail;
 	}
+	if (strcmp(str_c(&moved), str_c(&final)) == 0)
+		str_clear(&moved);
 	str_free(&now);
 	if (next_uid(s, mbox->id, uid_r) < 0 || next_modseq(s, mbox->id, modseq_r) < 0)
 		goto fail;
@@ -1385,6 +1385,7 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 		goto fail;
 	if (tx_commit(s) < 0)
 		goto fail;
+	unlink(m->tmp_path);
 	if (moved.len > 0)
 		unlink(str_c(&final));
 	str_free(&dir);
@@ -1900,35 +1901,62 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 	}
 	if (tx_begin(s) < 0)
 		goto out;
-	/* A partition move of the target between placing the files and taking
-	 * the lock: the files follow it. */
-	str_t now = STR_INIT;
-	if (current_dir(s, dst->id, dst->uniqueid, &now) < 0) {
+	/* Under the lock: every file is where the target is now. A partition
+	 * move may have switched it (or moved it away and back, removing the
+	 * old directory with what was in it) since the files were placed; they
+	 * are placed again from the source, where it is now. */
+	str_t now = STR_INIT, srcnow = STR_INIT, placed = STR_INIT;
+	if (current_dir(s, dst->id, dst->uniqueid, &now) < 0 ||
+	    current_dir(s, src->id, src->uniqueid, &srcnow) < 0) {
 		str_free(&now);
+		str_free(&srcnow);
 		goto fail_tx;
 	}
-	if (strcmp(str_c(&now), str_c(&dstdir)) != 0) {
-		str_t placed = STR_INIT;
-		int r = mkdir_p(str_c(&now), 0750);
-		for (size_t at = 0; r == 0 && at < made.len; at += strlen(made.data + at) + 1) {
-			str_t to = STR_INIT;
-			str_printf(&to, "%s/%s", str_c(&now), path_basename(made.data + at));
-			r = place_file(made.data + at, str_c(&to));
-			if (r == 0) {
-				str_append(&placed, str_c(&to));
-				str_append_c(&placed, '\0');
+	bool relocated = strcmp(str_c(&now), str_c(&dstdir)) != 0;
+	int pr = relocated ? mkdir_p(str_c(&now), 0750) : 0;
+	for (i = 0; pr == 0 && i < n; i++) {
+		if (guids[i] == NULL)
+			continue;
+		str_t from = STR_INIT, to = STR_INIT;
+		str_printf(&to, "%s/%s", str_c(&now), guids[i]);
+		if (access(str_c(&to), F_OK) < 0) {
+			sqlite3_stmt *q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
+			if (q == NULL) {
+				str_free(&to);
+				pr = -1;
+				break;
 			}
-			str_free(&to);
+			sqlite3_bind_int64(q, 1, src->id);
+			sqlite3_bind_int64(q, 2, uids[i]);
+			if (sqlite3_step(q) == SQLITE_ROW) {
+				str_printf(&from, "%s/%s", str_c(&srcnow), (const char *)sqlite3_column_text(q, 0));
+				sqlite3_reset(q);
+				pr = place_file(str_c(&from), str_c(&to));
+				if (pr == 0) {
+					str_append(&placed, str_c(&to));
+					str_append_c(&placed, '\0');
+				}
+			} else {
+				sqlite3_reset(q); /* expunged meanwhile: the row copies nothing */
+			}
 		}
-		if (r == 0)
-			r = fsync_dir(str_c(&now));
+		str_free(&from);
+		str_free(&to);
+	}
+	if (pr == 0 && (relocated || placed.len > 0))
+		pr = fsync_dir(str_c(&now));
+	if (relocated) {
 		oldmade = made;
 		made = placed;
-		if (r < 0) {
-			sqlite_fail(s, STORE_ERR_INTERNAL, "copy to %s: %s", str_c(&now), strerror(errno));
-			str_free(&now);
-			goto fail_tx;
-		}
+	} else {
+		str_append_n(&made, placed.data != NULL ? placed.data : "", placed.len);
+		str_free(&placed);
+	}
+	str_free(&srcnow);
+	if (pr < 0) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "copy to %s: %s", str_c(&now), strerror(errno));
+		str_free(&now);
+		goto fail_tx;
 	}
 	str_free(&now);
 	uint64_t modseq;
@@ -2111,20 +2139,6 @@ static int fill_dir(struct sqlite_store *s, char **guids, size_t n, const char *
 	return ret;
 }
 
-/* After a commit that changes where files are: waits until every reader
- * of the database reads the newest snapshot, so that no read transaction
- * can still name a file of the old place. (A reader outside a transaction
- * that looked just before finds the file gone and looks again.) */
-static void wait_for_readers(struct sqlite_store *s)
-{
-	reset_all(s);
-	sqlite3_busy_timeout(s->db, 10000);
-	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_FULL, NULL, NULL);
-	sqlite3_busy_timeout(s->db, 30000);
-	if (rc != SQLITE_OK)
-		log_warn("store: waiting for readers after a partition move: %s", sqlite3_errmsg(s->db));
-}
-
 static int move_one(struct sqlite_store *s, int64_t id, const char *uniqueid, const char *newpart)
 {
 	char *oldpart = current_partition(s, id);
@@ -2179,8 +2193,10 @@ static int move_one(struct sqlite_store *s, int64_t id, const char *uniqueid, co
 	if (sqlite_step_done(s, q, "partition") < 0 || tx_commit(s) < 0)
 		goto out;
 	committed = true;
-	/* 3. the old files go once nobody can be reading them */
-	wait_for_readers(s);
+	/* 3. the old files go. A reader that looked up a path before the
+	 * switch finds the file gone and looks again (a read transaction
+	 * started before the switch is started again): only a switch that
+	 * has committed removes files, so a new look finds the new place. */
 	if (remove_tree(str_c(&olddir)) < 0)
 		log_warn("store: could not remove all of %s: %s", str_c(&olddir), strerror(errno));
 	ret = 0;

@@ -453,7 +453,10 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 		r = ST->be->mailbox_rename(ST, info.name, str_c(&newint));
 	}
 	if (r < 0) {
-		client_store_error(c, cmd->tag);
+		if (olduser != NULL && ST->be->errcode(ST) == STORE_ERR_EXISTS)
+			client_tagged(c, cmd->tag, "NO", "[ALREADYEXISTS] %s", ST->be->error(ST));
+		else
+			client_store_error(c, cmd->tag);
 		goto out;
 	}
 	if (olduser != NULL)

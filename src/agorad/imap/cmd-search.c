@@ -422,9 +422,14 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 			if (p.need_file) {
 				bool ok = read_whole(d.path, &file);
 				struct msg_detail again;
+				if (!ok && errno == ENOENT && snapshot) {
+					/* moved to another partition meanwhile: a new
+					 * read transaction sees where to */
+					ST->be->read_end(ST);
+					snapshot = ST->be->read_begin(ST) == 0;
+				}
 				if (!ok && errno == ENOENT &&
 				    ST->be->msg_detail(ST, &sel->info, d.uid, &again) == 1) {
-					/* moved to another partition meanwhile */
 					free(d.path);
 					d.path = again.path;
 					again.path = NULL;
