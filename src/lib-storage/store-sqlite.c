@@ -24,7 +24,12 @@
  *   sessions learn of it.
  * - \Seen lives in messages.flags for the owner of a personal mailbox and for
  *   everyone in a sharedseen mailbox; any other reader's \Seen is a row in
- *   `seen`. */
+ *   `seen`.
+ * - A mailbox's partition changes only in a transaction that commits after
+ *   every file is in the new partition's directory (mailbox_move_partition);
+ *   the old files are removed after it. Code that names a file therefore
+ *   asks for the partition as committed (current_partition), never trusts a
+ *   caller's mailbox_info for it. */
 #include "lib-storage/store.h"
 #include "lib-storage/store-sqlite-private.h"
 #include "lib/config.h"
