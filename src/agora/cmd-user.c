@@ -7,6 +7,7 @@
 #include "lib-storage/store.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* Reads the password from stdin and hashes it into `hash`. */
 static enum cmd_status read_new_hash(str_t *hash)
@@ -94,12 +95,38 @@ out:
 	return status;
 }
 
+/* user del [--purge] NAME: without --purge the account goes and the mail
+ * stays (an administrator may still read or move it); with it every trace
+ * of the user goes, in one transaction, and what went is printed. */
 static enum cmd_status cmd_user_del(struct cmd_ctx *ctx, int argc, char **argv)
 {
 	struct store *st = ctx->store;
-	if (st->be->user_del(st, argv[0]) < 0)
+	bool purge = false;
+	const char *name = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--purge") == 0)
+			purge = true;
+		else if (argv[i][0] == '-' || name != NULL)
+			return cmd_bad_input("user del: usage: agora user del [--purge] NAME");
+		else
+			name = argv[i];
+	}
+	if (name == NULL)
+		return cmd_bad_input("user del: usage: agora user del [--purge] NAME");
+	if (purge) {
+		str_t report = STR_INIT;
+		if (st->be->user_purge(st, name, &report) < 0) {
+			str_free(&report);
+			return cmd_store_failed(st);
+		}
+		fputs(str_c(&report), stdout);
+		printf("user %s purged\n", name);
+		str_free(&report);
+		return CMD_OK;
+	}
+	if (st->be->user_del(st, name) < 0)
 		return cmd_store_failed(st);
-	printf("user %s deleted\n", argv[0]);
+	printf("user %s deleted\n", name);
 	return CMD_OK;
 }
 
@@ -119,7 +146,7 @@ static enum cmd_status cmd_user_list(struct cmd_ctx *ctx, int argc, char **argv)
 static const struct cmd_entry user_entries[] = {
 	{ "add", NULL, "NAME", "create an account (password on stdin)", 1, 1, cmd_user_add },
 	{ "passwd", "password", "NAME", "set a new password (on stdin)", 1, 1, cmd_user_passwd },
-	{ "del", "delete", "NAME", "delete an account (not its mailboxes)", 1, 1, cmd_user_del },
+	{ "del", "delete", "[--purge] NAME", "delete an account (--purge: and its mailboxes, subscriptions, \\Seen and ACL entries)", 1, 2, cmd_user_del },
 	{ "list", "ls", "", "list accounts, one per line", 0, 0, cmd_user_list },
 	{ NULL, NULL, NULL, NULL, 0, 0, NULL },
 };

@@ -7,7 +7,7 @@
 
 #include <sqlite3.h>
 
-#define STMT_CACHE 64
+#define STMT_CACHE 160
 #define SCHEMA_VERSION "1"
 
 struct sqlite_store {

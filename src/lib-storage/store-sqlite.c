@@ -24,7 +24,12 @@
  *   sessions learn of it.
  * - \Seen lives in messages.flags for the owner of a personal mailbox and for
  *   everyone in a sharedseen mailbox; any other reader's \Seen is a row in
- *   `seen`. */
+ *   `seen`.
+ * - A mailbox's partition changes only in a transaction that commits after
+ *   every file is in the new partition's directory (mailbox_move_partition);
+ *   the old files are removed after it. Code that names a file therefore
+ *   asks for the partition as committed (current_partition), never trusts a
+ *   caller's mailbox_info for it. */
 #include "lib-storage/store.h"
 #include "lib-storage/store-sqlite-private.h"
 #include "lib/config.h"
@@ -85,6 +90,7 @@ static const char schema[] =
 
 
 static int shares_write(struct sqlite_store *s, int64_t id, const char *acl);
+static int copy_file(const char *from, const char *to);
 
 int sqlite_fail(struct sqlite_store *s, int code, const char *fmt, ...)
 {
@@ -582,6 +588,56 @@ static int fsync_dir(const char *dir)
 	return ret;
 }
 
+/* The partition a mailbox is on as committed now (inside a transaction:
+ * as this transaction sees it). A session's mailbox_info may be older than
+ * a partition move, so every code that names files asks here. Returns
+ * malloc'd, or NULL (error set) when the mailbox is gone. */
+static char *current_partition(struct sqlite_store *s, int64_t id)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT partition FROM mailboxes WHERE id = ?");
+	if (q == NULL)
+		return NULL;
+	sqlite3_bind_int64(q, 1, id);
+	int rc = sqlite3_step(q);
+	char *p = rc == SQLITE_ROW ? col_dup(q, 0) : NULL;
+	sqlite3_reset(q);
+	if (p == NULL) {
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox vanished");
+		else
+			sqlite_db_fail(s, "partition");
+	}
+	return p;
+}
+
+/* The directory of a mailbox on its current partition. */
+static int current_dir(struct sqlite_store *s, int64_t id, const char *uniqueid, str_t *out)
+{
+	char *part = current_partition(s, id);
+	if (part == NULL)
+		return -1;
+	if (partition_dir(s, part) == NULL) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "mailbox on unknown partition %s", part);
+		free(part);
+		return -1;
+	}
+	str_clear(out);
+	mailbox_dir(s, part, uniqueid, out);
+	free(part);
+	return 0;
+}
+
+/* Gives `to` the content of the complete file `from`: a hard link, or a
+ * fsynced copy across filesystems. */
+static int place_file(const char *from, const char *to)
+{
+	if (link(from, to) == 0)
+		return 0;
+	if (errno != EXDEV)
+		return -1;
+	return copy_file(from, to);
+}
+
 static int sq_mailbox_create(struct store *st, const char *name, const char *partition,
 			     const char *acl, const char *specialuse, struct mailbox_info *info)
 {
@@ -684,6 +740,7 @@ static int remove_tree(const char *dir)
 static int sq_mailbox_delete(struct store *st, const struct mailbox_info *info)
 {
 	struct sqlite_store *s = S(st);
+	str_t dir = STR_INIT;
 	if (tx_begin(s) < 0)
 		return -1;
 	sqlite3_stmt *q = sqlite_prep(s, "SELECT coalesce(sum(size), 0), count(*) FROM messages WHERE mailbox = ?");
@@ -698,6 +755,11 @@ static int sq_mailbox_delete(struct store *st, const struct mailbox_info *info)
 	sqlite3_reset(q);
 	if (msgs > 0 && sqlite_quota_charge(s, info->name, -bytes, -msgs, false) < 0)
 		goto fail;
+	if (current_dir(s, info->id, info->uniqueid, &dir) < 0) {
+		if (s->errcode == STORE_ERR_NOTFOUND)
+			sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", info->name);
+		goto fail;
+	}
 	q = sqlite_prep(s, "DELETE FROM mailboxes WHERE id = ?");
 	if (q == NULL)
 		goto fail;
@@ -714,22 +776,19 @@ static int sq_mailbox_delete(struct store *st, const struct mailbox_info *info)
 	sqlite3_bind_int64(q, 1, info->id);
 	if (sqlite_step_done(s, q, "mailbox delete metadata") < 0 || tx_commit(s) < 0)
 		goto fail;
-	str_t dir = STR_INIT;
-	mailbox_dir(s, info->partition, info->uniqueid, &dir);
 	if (remove_tree(str_c(&dir)) < 0)
 		log_warn("store: could not remove all of %s: %s", str_c(&dir), strerror(errno));
 	str_free(&dir);
 	return 0;
 fail:
 	tx_rollback(s);
+	str_free(&dir);
 	return -1;
 }
 
-static int sq_mailbox_rename(struct store *st, const char *oldname, const char *newname)
+/* The rows of a rename, inside a transaction. */
+static int rename_tx(struct sqlite_store *s, const char *oldname, const char *newname)
 {
-	struct sqlite_store *s = S(st);
-	if (tx_begin(s) < 0)
-		return -1;
 	size_t oldlen = strlen(oldname);
 	int64_t *ids = NULL;
 	char **names = NULL;
@@ -801,18 +860,48 @@ static int sq_mailbox_rename(struct store *st, const char *oldname, const char *
 	    sqlite_quota_refresh_under(s, newname) < 0 ||
 	    sqlite_quota_check_growth(s, snap, nsnap, oldname, newname) < 0)
 		goto out;
-	ret = tx_commit(s);
-	for (size_t i = 0; ret == 0 && i < n; i++)
-		sqlite_meta_refresh(s, ids[i]);
+	ret = 0;
 out:
-	if (ret < 0)
-		tx_rollback(s);
 	sqlite_quota_snapshot_free(snap, nsnap);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	free(ids);
 	return ret;
+}
+
+/* After a committed rename: every mailbox now under `name` gets its
+ * mailbox.meta rewritten with its new name. */
+static void meta_refresh_under(struct sqlite_store *s, const char *name)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT id FROM mailboxes WHERE name = ?1 OR "
+				      "(name > ?1 || '.' AND name < ?1 || '/')");
+	if (q == NULL)
+		return;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	int64_t *ids = NULL;
+	size_t n = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+		ids[n++] = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_reset(q);
+	for (size_t i = 0; i < n; i++)
+		sqlite_meta_refresh(s, ids[i]);
+	free(ids);
+}
+
+static int sq_mailbox_rename(struct store *st, const char *oldname, const char *newname)
+{
+	struct sqlite_store *s = S(st);
+	if (tx_begin(s) < 0)
+		return -1;
+	if (rename_tx(s, oldname, newname) < 0 || tx_commit(s) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	meta_refresh_under(s, newname);
+	return 0;
 }
 
 static int sq_mailbox_list(struct store *st, const char *prefix,
@@ -1287,11 +1376,16 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 {
 	struct sqlite_store *s = S(st);
 	const char *guid = path_basename(m->tmp_path);
-	str_t dir = STR_INIT, final = STR_INIT;
-	mailbox_dir(s, mbox->partition, mbox->uniqueid, &dir);
+	str_t dir = STR_INIT, final = STR_INIT, moved = STR_INIT;
+	if (current_dir(s, mbox->id, mbox->uniqueid, &dir) < 0)
+		goto fail_file;
 	str_printf(&final, "%s/%s", str_c(&dir), guid);
-	/* The file reaches its final name, durably, before the row exists. */
-	if (mkdir_p(str_c(&dir), 0750) < 0 || rename(m->tmp_path, str_c(&final)) < 0 ||
+	/* The file reaches its final name, durably, before the row exists:
+	 * linked (copied when the temporary file is on another partition's
+	 * filesystem) and its directory fsynced. The temporary name stays
+	 * until the commit: a partition move that switches the mailbox
+	 * meanwhile removes the old directory with what is in it. */
+	if (mkdir_p(str_c(&dir), 0750) < 0 || place_file(m->tmp_path, str_c(&final)) < 0 ||
 	    fsync_dir(str_c(&dir)) < 0) {
 		sqlite_fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&final), strerror(errno));
 		goto fail_file;
@@ -1299,6 +1393,24 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	bool own_seen = seen_in_flags(mbox, user);
 	if (tx_begin_grouped(s) < 0)
 		goto fail_file;
+	/* Under the lock: the file is where the mailbox is now (a move may have
+	 * switched it, or moved it away and back, since the file was placed). */
+	str_t now = STR_INIT;
+	if (current_dir(s, mbox->id, mbox->uniqueid, &now) < 0) {
+		str_free(&now);
+		goto fail;
+	}
+	str_printf(&moved, "%s/%s", str_c(&now), guid);
+	if (access(str_c(&moved), F_OK) < 0 &&
+	    (mkdir_p(str_c(&now), 0750) < 0 || place_file(m->tmp_path, str_c(&moved)) < 0 ||
+	     fsync_dir(str_c(&now)) < 0)) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&moved), strerror(errno));
+		str_free(&now);
+		goto fail;
+	}
+	if (strcmp(str_c(&moved), str_c(&final)) == 0)
+		str_clear(&moved);
+	str_free(&now);
 	if (next_uid(s, mbox->id, uid_r) < 0 || next_modseq(s, mbox->id, modseq_r) < 0)
 		goto fail;
 	sqlite3_stmt *q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, "
@@ -1362,16 +1474,24 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 			   flags, m->keywords);
 	sqlite_journal_write(s, mbox, &jl);
 	str_free(&jl);
+	unlink(m->tmp_path);
+	if (moved.len > 0)
+		unlink(str_c(&final));
 	str_free(&dir);
 	str_free(&final);
+	str_free(&moved);
 	return 0;
 fail:
 	tx_rollback(s);
 fail_file:
-	unlink(str_c(&final));
+	if (final.len > 0)
+		unlink(str_c(&final));
+	if (moved.len > 0)
+		unlink(str_c(&moved));
 	unlink(m->tmp_path);
 	str_free(&dir);
 	str_free(&final);
+	str_free(&moved);
 	return -1;
 }
 
@@ -1449,8 +1569,11 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 			 struct msg_detail *d)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = sqlite_prep(s, "SELECT size, internaldate, tz, sentdate, guid, envelope, "
-			       "bodystructure, body, header FROM messages WHERE mailbox = ? AND uid = ?");
+	/* The partition comes from the same read as the row: a session's
+	 * mailbox_info may predate a partition move. */
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT m.size, m.internaldate, m.tz, m.sentdate, m.guid, m.envelope, "
+			       "m.bodystructure, m.body, m.header, b.partition FROM messages m "
+			       "JOIN mailboxes b ON b.id = m.mailbox WHERE m.mailbox = ? AND m.uid = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, mbox->id);
@@ -1474,7 +1597,9 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 	d->header = xmemdup(sqlite3_column_blob(q, 8) != NULL ? sqlite3_column_blob(q, 8) : "", d->header_len + 1);
 	d->header[d->header_len] = '\0';
 	str_t path = STR_INIT;
-	mailbox_dir(s, mbox->partition, mbox->uniqueid, &path);
+	const char *part = (const char *)sqlite3_column_text(q, 9);
+	mailbox_dir(s, part != NULL && partition_dir(s, part) != NULL ? part : mbox->partition,
+		    mbox->uniqueid, &path);
 	str_printf(&path, "/%s", d->guid);
 	d->path = str_steal(&path);
 	sqlite3_reset(q);
@@ -1699,7 +1824,8 @@ static int expunge_rows(struct sqlite_store *s, const struct mailbox_info *mbox,
 		return -1;
 	str_t dir = STR_INIT;
 	int64_t freed_bytes = 0, freed_msgs = 0;
-	mailbox_dir(s, mbox->partition, mbox->uniqueid, &dir);
+	if (current_dir(s, mbox->id, mbox->uniqueid, &dir) < 0)
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *q = sqlite_prep(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ? RETURNING guid, size");
 		if (q == NULL)
@@ -1808,16 +1934,19 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		       const char *user, const uint32_t *uids, size_t n, bool move, uint32_t **new_uids_r)
 {
 	struct sqlite_store *s = S(st);
-	str_t srcdir = STR_INIT, dstdir = STR_INIT, made = STR_INIT, files = STR_INIT;
+	str_t srcdir = STR_INIT, dstdir = STR_INIT, made = STR_INIT, files = STR_INIT, oldmade = STR_INIT;
 	str_t srcjl = STR_INIT, dstjl = STR_INIT;
 	uint32_t *new_uids = xcalloc(n ? n : 1, sizeof(uint32_t));
 	char **guids = xcalloc(n ? n : 1, sizeof(char *));
-	mailbox_dir(s, src->partition, src->uniqueid, &srcdir);
-	mailbox_dir(s, dst->partition, dst->uniqueid, &dstdir);
 	bool own_src = seen_in_flags(src, user), own_dst = seen_in_flags(dst, user);
 	int ret = -1;
 	size_t i;
 
+	/* The directories of the partitions the mailboxes are on now (the
+	 * callers' mailbox_info may predate a partition move). */
+	if (current_dir(s, src->id, src->uniqueid, &srcdir) < 0 ||
+	    current_dir(s, dst->id, dst->uniqueid, &dstdir) < 0)
+		goto out;
 	if (mkdir_p(str_c(&dstdir), 0750) < 0) {
 		sqlite_fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&dstdir), strerror(errno));
 		goto out;
@@ -1842,9 +1971,25 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		str_printf(&from, "%s/%s", str_c(&srcdir), guid);
 		str_printf(&to, "%s/%s", str_c(&dstdir), newguid);
 		free(guid);
-		int r = link(str_c(&from), str_c(&to));
-		if (r < 0 && errno == EXDEV)
-			r = copy_file(str_c(&from), str_c(&to));
+		int r = place_file(str_c(&from), str_c(&to));
+		if (r < 0 && errno == ENOENT && current_dir(s, src->id, src->uniqueid, &srcdir) == 0) {
+			/* The source finished moving to another partition. */
+			str_clear(&from);
+			r = -1;
+			q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
+			if (q != NULL) {
+				sqlite3_bind_int64(q, 1, src->id);
+				sqlite3_bind_int64(q, 2, uids[i]);
+				if (sqlite3_step(q) == SQLITE_ROW) {
+					str_printf(&from, "%s/%s", str_c(&srcdir), (const char *)sqlite3_column_text(q, 0));
+					sqlite3_reset(q);
+					r = place_file(str_c(&from), str_c(&to));
+				} else {
+					sqlite3_reset(q);
+					errno = ENOENT;
+				}
+			}
+		}
 		if (r < 0) {
 			sqlite_fail(s, STORE_ERR_INTERNAL, "copy %s: %s", str_c(&from), strerror(errno));
 			str_free(&from);
@@ -1863,6 +2008,64 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 	}
 	if (tx_begin(s) < 0)
 		goto out;
+	/* Under the lock: every file is where the target is now. A partition
+	 * move may have switched it (or moved it away and back, removing the
+	 * old directory with what was in it) since the files were placed; they
+	 * are placed again from the source, where it is now. */
+	str_t now = STR_INIT, srcnow = STR_INIT, placed = STR_INIT;
+	if (current_dir(s, dst->id, dst->uniqueid, &now) < 0 ||
+	    current_dir(s, src->id, src->uniqueid, &srcnow) < 0) {
+		str_free(&now);
+		str_free(&srcnow);
+		goto fail_tx;
+	}
+	bool relocated = strcmp(str_c(&now), str_c(&dstdir)) != 0;
+	int pr = relocated ? mkdir_p(str_c(&now), 0750) : 0;
+	for (i = 0; pr == 0 && i < n; i++) {
+		if (guids[i] == NULL)
+			continue;
+		str_t from = STR_INIT, to = STR_INIT;
+		str_printf(&to, "%s/%s", str_c(&now), guids[i]);
+		if (access(str_c(&to), F_OK) < 0) {
+			sqlite3_stmt *q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
+			if (q == NULL) {
+				str_free(&to);
+				pr = -1;
+				break;
+			}
+			sqlite3_bind_int64(q, 1, src->id);
+			sqlite3_bind_int64(q, 2, uids[i]);
+			if (sqlite3_step(q) == SQLITE_ROW) {
+				str_printf(&from, "%s/%s", str_c(&srcnow), (const char *)sqlite3_column_text(q, 0));
+				sqlite3_reset(q);
+				pr = place_file(str_c(&from), str_c(&to));
+				if (pr == 0) {
+					str_append(&placed, str_c(&to));
+					str_append_c(&placed, '\0');
+				}
+			} else {
+				sqlite3_reset(q); /* expunged meanwhile: the row copies nothing */
+			}
+		}
+		str_free(&from);
+		str_free(&to);
+	}
+	if (pr == 0 && (relocated || placed.len > 0))
+		pr = fsync_dir(str_c(&now));
+	if (relocated) {
+		oldmade = made;
+		made = placed;
+	} else {
+		str_append_n(&made, placed.data != NULL ? placed.data : "", placed.len);
+		str_free(&placed);
+	}
+	str_free(&srcnow);
+	if (pr < 0) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "copy to %s: %s", str_c(&now), strerror(errno));
+		str_free(&now);
+		goto fail_tx;
+	}
+	str_free(&now);
 	uint64_t modseq;
 	int64_t copied_bytes = 0, copied_msgs = 0;
 	if (next_modseq(s, dst->id, &modseq) < 0)
@@ -1940,6 +2143,7 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 	sqlite_journal_write(s, dst, &dstjl);
 	sqlite_journal_write(s, src, &srcjl);
 	unlink_files(&files);
+	unlink_files(&oldmade);
 	*new_uids_r = new_uids;
 	new_uids = NULL;
 	ret = 0;
@@ -1947,8 +2151,10 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 fail_tx:
 	tx_rollback(s);
 out:
-	if (ret < 0)
+	if (ret < 0) {
 		unlink_files(&made);
+		unlink_files(&oldmade);
+	}
 	for (i = 0; i < n; i++)
 		free(guids[i]);
 	free(guids);
@@ -1956,9 +2162,506 @@ out:
 	str_free(&srcdir);
 	str_free(&dstdir);
 	str_free(&made);
+	str_free(&oldmade);
 	str_free(&files);
 	str_free(&srcjl);
 	str_free(&dstjl);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- partitions */
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void strv_free_n(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The file names (guids) of a mailbox's messages, sorted. */
+static int list_guids(struct sqlite_store *s, int64_t id, char ***v_r, size_t *n_r)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	char **v = NULL;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = col_dup(q, 0);
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		strv_free_n(v, n);
+		return sqlite_db_fail(s, "message files");
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_strp);
+	*v_r = v;
+	*n_r = n;
+	return 0;
+}
+
+/* Gives directory `to` every file of `guids` from `from`. The first pass
+ * (locked=false) runs without the lock: it replaces what an interrupted
+ * earlier move left and skips messages expunged meanwhile. The second
+ * (locked=true) runs holding the write lock: it adds what arrived since and
+ * removes what was expunged since, so `to` holds exactly the mailbox's
+ * files when the switch commits. */
+static int fill_dir(struct sqlite_store *s, char **guids, size_t n, const char *from, const char *to,
+		    bool locked)
+{
+	str_t a = STR_INIT, b = STR_INIT;
+	int ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		str_clear(&a);
+		str_clear(&b);
+		str_printf(&a, "%s/%s", from, guids[i]);
+		str_printf(&b, "%s/%s", to, guids[i]);
+		if (locked) {
+			if (access(str_c(&b), F_OK) == 0)
+				continue;
+		} else {
+			unlink(str_c(&b));
+		}
+		if (place_file(str_c(&a), str_c(&b)) < 0 && (locked || errno != ENOENT))
+			ret = sqlite_fail(s, STORE_ERR_INTERNAL, "copy %s to %s: %s", str_c(&a), str_c(&b),
+					  strerror(errno));
+	}
+	str_free(&a);
+	str_free(&b);
+	if (ret == 0 && locked) {
+		DIR *d = opendir(to);
+		struct dirent *de;
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			const char *key = de->d_name;
+			if (n == 0 || bsearch(&key, guids, n, sizeof(*guids), cmp_strp) == NULL)
+				unlinkat(dirfd(d), de->d_name, 0);
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	if (ret == 0 && fsync_dir(to) < 0)
+		ret = sqlite_fail(s, STORE_ERR_INTERNAL, "fsync %s: %s", to, strerror(errno));
+	return ret;
+}
+
+static int move_one(struct sqlite_store *s, int64_t id, const char *uniqueid, const char *newpart)
+{
+	char *oldpart = current_partition(s, id);
+	if (oldpart == NULL)
+		return -1;
+	if (strcmp(oldpart, newpart) == 0) {
+		free(oldpart);
+		return 0;
+	}
+	if (partition_dir(s, oldpart) == NULL) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "mailbox on unknown partition %s", oldpart);
+		free(oldpart);
+		return -1;
+	}
+	str_t olddir = STR_INIT, newdir = STR_INIT;
+	mailbox_dir(s, oldpart, uniqueid, &olddir);
+	mailbox_dir(s, newpart, uniqueid, &newdir);
+	char **guids = NULL;
+	size_t n = 0;
+	int ret = -1;
+	bool committed = false;
+	if (mkdir_p(str_c(&newdir), 0750) < 0) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&newdir), strerror(errno));
+		goto out;
+	}
+	/* 1. every file into the new place, without holding the lock */
+	if (list_guids(s, id, &guids, &n) < 0 ||
+	    fill_dir(s, guids, n, str_c(&olddir), str_c(&newdir), false) < 0)
+		goto out;
+	strv_free_n(guids, n);
+	guids = NULL;
+	n = 0;
+	/* 2. under the write lock: catch up with what changed, then switch */
+	if (tx_begin(s) < 0)
+		goto out;
+	char *now = current_partition(s, id);
+	if (now == NULL || strcmp(now, oldpart) != 0) {
+		if (now != NULL)
+			sqlite_fail(s, STORE_ERR_INUSE, "the mailbox was moved meanwhile");
+		free(now);
+		goto out;
+	}
+	free(now);
+	if (list_guids(s, id, &guids, &n) < 0 ||
+	    fill_dir(s, guids, n, str_c(&olddir), str_c(&newdir), true) < 0)
+		goto out;
+	/* The mailbox's journal goes along (reconstruct recovers UIDs from
+	 * it); mailbox.meta is written anew once the switch has committed. */
+	{
+		str_t a = STR_INIT, b = STR_INIT;
+		str_printf(&a, "%s/mailbox.journal", str_c(&olddir));
+		str_printf(&b, "%s/mailbox.journal", str_c(&newdir));
+		int pr = access(str_c(&a), F_OK) == 0 ? place_file(str_c(&a), str_c(&b)) : 0;
+		str_free(&a);
+		str_free(&b);
+		if (pr < 0) {
+			sqlite_fail(s, STORE_ERR_INTERNAL, "moving the journal of %s: %s", uniqueid, strerror(errno));
+			goto out;
+		}
+	}
+	sqlite3_stmt *q = sqlite_prep(s, "UPDATE mailboxes SET partition = ? WHERE id = ?");
+	if (q == NULL)
+		goto out;
+	sqlite3_bind_text(q, 1, newpart, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, id);
+	if (sqlite_step_done(s, q, "partition") < 0 || tx_commit(s) < 0)
+		goto out;
+	committed = true;
+	sqlite_meta_refresh(s, id);
+	/* 3. the old files go. A reader that looked up a path before the
+	 * switch finds the file gone and looks again (a read transaction
+	 * started before the switch is started again): only a switch that
+	 * has committed removes files, so a new look finds the new place. */
+	if (remove_tree(str_c(&olddir)) < 0)
+		log_warn("store: could not remove all of %s: %s", str_c(&olddir), strerror(errno));
+	ret = 0;
+out:
+	if (!committed) {
+		tx_rollback(s);
+		remove_tree(str_c(&newdir));
+	}
+	strv_free_n(guids, n);
+	free(oldpart);
+	str_free(&olddir);
+	str_free(&newdir);
+	return ret;
+}
+
+static int sq_mailbox_move_partition(struct store *st, const char *name, const char *partition)
+{
+	struct sqlite_store *s = S(st);
+	if (partition_dir(s, partition) == NULL)
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no partition %s", partition);
+	reset_all(s);
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT id, uniqueid FROM mailboxes WHERE name = ?1 OR "
+			       "(name > ?1 || '.' AND name < ?1 || '/') ORDER BY name");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	int64_t *ids = NULL;
+	char **uids = NULL;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+		uids = xrealloc(uids, (n + 1) * sizeof(*uids));
+		ids[n] = sqlite3_column_int64(q, 0);
+		uids[n] = col_dup(q, 1);
+		n++;
+	}
+	sqlite3_reset(q);
+	int ret = 0;
+	if (rc != SQLITE_DONE)
+		ret = sqlite_db_fail(s, "partition move list");
+	else if (n == 0)
+		ret = sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", name);
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = move_one(s, ids[i], uids[i], partition);
+	free(ids);
+	strv_free_n(uids, n);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- renaming and purging users */
+
+/* The ACL text with the entries of `old` (and `-old`) renamed to `new`
+ * (rights merged with an entry `new` already had), or removed when new is
+ * NULL. Returns how many entries named `old`. */
+static unsigned acl_rename_ident(const char *acl, const char *old, const char *new, str_t *out)
+{
+	str_t id = STR_INIT, cur = STR_INIT, tmp = STR_INIT, target = STR_INIT;
+	size_t at = 0;
+	acl_rights_t r;
+	unsigned changed = 0;
+	while (acl_next_entry(acl, &at, &id, &r)) {
+		const char *i = str_c(&id);
+		bool neg = i[0] == '-';
+		str_clear(&target);
+		if (strcmp(i + (neg ? 1 : 0), old) == 0) {
+			changed++;
+			if (new == NULL)
+				continue;
+			str_printf(&target, "%s%s", neg ? "-" : "", new);
+		} else {
+			str_append(&target, i);
+		}
+		bool found;
+		acl_rights_t had = acl_entry_get(str_c(&cur), str_c(&target), &found);
+		str_clear(&tmp);
+		acl_entry_set(str_c(&cur), str_c(&target), r | had, false, &tmp);
+		str_clear(&cur);
+		str_append(&cur, str_c(&tmp));
+	}
+	str_clear(out);
+	str_append(out, str_c(&cur));
+	str_free(&id);
+	str_free(&cur);
+	str_free(&tmp);
+	str_free(&target);
+	return changed;
+}
+
+/* Rewrites every ACL entry naming `old` (inside a transaction), with the
+ * sharing index. */
+static int acls_rename_ident(struct sqlite_store *s, const char *old, const char *new,
+			     unsigned *entries_r, unsigned *mailboxes_r)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT id, acl FROM mailboxes WHERE instr(acl, ?) > 0");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, old, -1, SQLITE_STATIC);
+	int64_t *ids = NULL;
+	char **acls = NULL;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+		acls = xrealloc(acls, (n + 1) * sizeof(*acls));
+		ids[n] = sqlite3_column_int64(q, 0);
+		acls[n] = col_dup(q, 1);
+		n++;
+	}
+	sqlite3_reset(q);
+	int ret = rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "acl list");
+	str_t acl = STR_INIT;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		unsigned c = acl_rename_ident(acls[i], old, new, &acl);
+		if (c == 0)
+			continue;
+		*entries_r += c;
+		(*mailboxes_r)++;
+		q = sqlite_prep(s, "UPDATE mailboxes SET acl = ? WHERE id = ?");
+		if (q == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_text(q, 1, str_c(&acl), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(q, 2, ids[i]);
+		if (sqlite_step_done(s, q, "acl rewrite") < 0 || shares_write(s, ids[i], str_c(&acl)) < 0)
+			ret = -1;
+	}
+	str_free(&acl);
+	free(ids);
+	strv_free_n(acls, n);
+	return ret;
+}
+
+/* Runs `sql` with ?1 = a and ?2 = b (b may be NULL); the changed row count
+ * is added to *changes_r when not NULL. */
+static int run2(struct sqlite_store *s, const char *sql, const char *a, const char *b, unsigned *changes_r)
+{
+	sqlite3_stmt *q = sqlite_prep(s, sql);
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL)
+		sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
+	if (sqlite_step_done(s, q, sql) < 0)
+		return -1;
+	if (changes_r != NULL)
+		*changes_r += (unsigned)sqlite3_changes(s->db);
+	return 0;
+}
+
+/* 1 when the users table has `name`, 0 not, -1 error. */
+static int has_account(struct sqlite_store *s, const char *name)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT 1 FROM users WHERE name = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "user get");
+}
+
+/* Mailboxes named `top` or below it. */
+static int count_tree(struct sqlite_store *s, const char *top, int64_t *n_r)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT count(*) FROM mailboxes WHERE name = ?1 OR "
+			       "(name > ?1 || '.' AND name < ?1 || '/')");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, top, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_ROW)
+		return sqlite_db_fail(s, "count mailboxes");
+	*n_r = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	return 0;
+}
+
+static int sq_user_rename(struct store *st, const char *oldname, const char *newname)
+{
+	struct sqlite_store *s = S(st);
+	str_t oldtop = STR_INIT, newtop = STR_INIT;
+	str_printf(&oldtop, "user.%s", oldname);
+	str_printf(&newtop, "user.%s", newname);
+	unsigned entries = 0, mailboxes = 0;
+	int ret = -1;
+	if (tx_begin(s) < 0)
+		goto out;
+	int old_has = has_account(s, oldname), new_has = has_account(s, newname);
+	int64_t nmbox = 0;
+	if (old_has < 0 || new_has < 0 || count_tree(s, str_c(&oldtop), &nmbox) < 0)
+		goto out;
+	if (old_has && new_has) {
+		sqlite_fail(s, STORE_ERR_EXISTS, "user %s already has an account", newname);
+		goto out;
+	}
+	if (!old_has && nmbox == 0) {
+		sqlite_fail(s, STORE_ERR_NOTFOUND, "no user %s", oldname);
+		goto out;
+	}
+	if (nmbox > 0 && rename_tx(s, str_c(&oldtop), str_c(&newtop)) < 0)
+		goto out;
+	if ((old_has && run2(s, "UPDATE users SET name = ?2 WHERE name = ?1", oldname, newname, NULL) < 0) ||
+	    run2(s, "UPDATE OR REPLACE subscriptions SET user = ?2 WHERE user = ?1", oldname, newname, NULL) < 0 ||
+	    run2(s, "UPDATE OR REPLACE seen SET user = ?2 WHERE user = ?1", oldname, newname, NULL) < 0 ||
+	    run2(s, "UPDATE OR REPLACE metadata SET user = ?2 WHERE user = ?1", oldname, newname, NULL) < 0 ||
+	    run2(s, "UPDATE OR REPLACE group_members SET member = ?2 WHERE member = ?1", oldname, newname, NULL) < 0 ||
+	    acls_rename_ident(s, oldname, newname, &entries, &mailboxes) < 0)
+		goto out;
+	ret = tx_commit(s);
+	if (ret == 0 && nmbox > 0)
+		meta_refresh_under(s, str_c(&newtop));
+	if (ret == 0)
+		log_info("store: renamed user %s to %s (%lld mailboxes, %u ACL entries in %u mailboxes)",
+			 oldname, newname, (long long)nmbox, entries, mailboxes);
+out:
+	if (ret < 0)
+		tx_rollback(s);
+	str_free(&oldtop);
+	str_free(&newtop);
+	return ret;
+}
+
+static int sq_user_purge(struct store *st, const char *name, str_t *report)
+{
+	struct sqlite_store *s = S(st);
+	str_t top = STR_INIT, dirs = STR_INIT, lines = STR_INIT;
+	str_printf(&top, "user.%s", name);
+	struct mbox_row {
+		int64_t id;
+		char *name, *uniqueid, *partition;
+	} *rows = NULL;
+	size_t n = 0;
+	unsigned subs = 0, seen = 0, meta = 0, groups = 0, roots = 0, entries = 0, aclboxes = 0, account = 0;
+	int ret = -1;
+	if (tx_begin(s) < 0)
+		goto out;
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT id, name, uniqueid, partition FROM mailboxes WHERE name = ?1 OR "
+			       "(name > ?1 || '.' AND name < ?1 || '/') ORDER BY name");
+	if (q == NULL)
+		goto out;
+	sqlite3_bind_text(q, 1, str_c(&top), -1, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		rows = xrealloc(rows, (n + 1) * sizeof(*rows));
+		rows[n].id = sqlite3_column_int64(q, 0);
+		rows[n].name = col_dup(q, 1);
+		rows[n].uniqueid = col_dup(q, 2);
+		rows[n].partition = col_dup(q, 3);
+		n++;
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE) {
+		sqlite_db_fail(s, "purge list");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		q = sqlite_prep(s, "SELECT coalesce(sum(size), 0), count(*) FROM messages WHERE mailbox = ?");
+		if (q == NULL)
+			goto out;
+		sqlite3_bind_int64(q, 1, rows[i].id);
+		if (sqlite3_step(q) != SQLITE_ROW) {
+			sqlite_db_fail(s, "purge usage");
+			goto out;
+		}
+		int64_t bytes = sqlite3_column_int64(q, 0), msgs = sqlite3_column_int64(q, 1);
+		sqlite3_reset(q);
+		if (msgs > 0 && sqlite_quota_charge(s, rows[i].name, -bytes, -msgs, false) < 0)
+			goto out;
+		q = sqlite_prep(s, "DELETE FROM mailboxes WHERE id = ?");
+		if (q == NULL)
+			goto out;
+		sqlite3_bind_int64(q, 1, rows[i].id);
+		if (sqlite_step_done(s, q, "purge mailbox") < 0)
+			goto out;
+		q = sqlite_prep(s, "DELETE FROM metadata WHERE mailbox = ?");
+		if (q == NULL)
+			goto out;
+		sqlite3_bind_int64(q, 1, rows[i].id);
+		if (sqlite_step_done(s, q, "purge metadata") < 0)
+			goto out;
+		if (partition_dir(s, rows[i].partition) != NULL) {
+			mailbox_dir(s, rows[i].partition, rows[i].uniqueid, &dirs);
+			str_append_c(&dirs, '\0');
+		}
+		str_printf(&lines, "removed mailbox %s (%lld messages)\n", rows[i].name, (long long)msgs);
+	}
+	if (run2(s, "DELETE FROM quota_roots WHERE root = ?1 OR substr(root, 1, length(?1) + 1) = ?1 || '.'",
+		 str_c(&top), NULL, &roots) < 0 ||
+	    run2(s, "DELETE FROM subscriptions WHERE user = ?2 OR name = ?1 OR "
+		 "substr(name, 1, length(?1) + 1) = ?1 || '.'", str_c(&top), name, &subs) < 0 ||
+	    run2(s, "DELETE FROM seen WHERE user = ?1", name, NULL, &seen) < 0 ||
+	    run2(s, "DELETE FROM metadata WHERE user = ?1", name, NULL, &meta) < 0 ||
+	    run2(s, "DELETE FROM group_members WHERE member = ?1", name, NULL, &groups) < 0 ||
+	    acls_rename_ident(s, name, NULL, &entries, &aclboxes) < 0 ||
+	    run2(s, "DELETE FROM users WHERE name = ?1", name, NULL, &account) < 0)
+		goto out;
+	if (account == 0 && n == 0 && subs == 0 && seen == 0 && meta == 0 && groups == 0 && entries == 0) {
+		sqlite_fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
+		goto out;
+	}
+	if (tx_commit(s) < 0)
+		goto out;
+	ret = 0;
+	for (size_t at = 0; at < dirs.len; at += strlen(dirs.data + at) + 1) {
+		if (remove_tree(dirs.data + at) < 0)
+			log_warn("store: could not remove all of %s: %s", dirs.data + at, strerror(errno));
+	}
+	if (account)
+		str_printf(report, "removed account %s\n", name);
+	else
+		str_printf(report, "no account %s to remove\n", name);
+	str_append(report, str_c(&lines));
+	str_printf(report, "removed %u subscriptions\n", subs);
+	str_printf(report, "removed %u per-user \\Seen records\n", seen);
+	str_printf(report, "removed %u ACL entries from %u mailboxes\n", entries, aclboxes);
+	str_printf(report, "removed %u quota roots\n", roots);
+	str_printf(report, "removed %u group memberships\n", groups);
+	str_printf(report, "removed %u private metadata entries\n", meta);
+	log_info("store: purged user %s (%zu mailboxes)", name, n);
+out:
+	if (ret < 0)
+		tx_rollback(s);
+	for (size_t i = 0; i < n; i++) {
+		free(rows[i].name);
+		free(rows[i].uniqueid);
+		free(rows[i].partition);
+	}
+	free(rows);
+	str_free(&top);
+	str_free(&dirs);
+	str_free(&lines);
 	return ret;
 }
 
@@ -1972,6 +2675,8 @@ const struct store_backend store_sqlite_backend = {
 	.user_add = sq_user_add,
 	.user_set_hash = sq_user_set_hash,
 	.user_del = sq_user_del,
+	.user_rename = sq_user_rename,
+	.user_purge = sq_user_purge,
 	.user_get = sq_user_get,
 	.user_list = sq_user_list,
 	.group_add = sq_group_add,
@@ -1982,6 +2687,7 @@ const struct store_backend store_sqlite_backend = {
 	.mailbox_create = sq_mailbox_create,
 	.mailbox_delete = sq_mailbox_delete,
 	.mailbox_rename = sq_mailbox_rename,
+	.mailbox_move_partition = sq_mailbox_move_partition,
 	.mailbox_list = sq_mailbox_list,
 	.mailbox_set_acl = sq_mailbox_set_acl,
 	.mailbox_list_shared = sq_mailbox_list_shared,

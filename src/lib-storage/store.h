@@ -150,6 +150,19 @@ struct store_backend {
 	int (*user_add)(struct store *st, const char *name, const char *hash);
 	int (*user_set_hash)(struct store *st, const char *name, const char *hash);
 	int (*user_del)(struct store *st, const char *name);
+	/* Renames a user in one transaction: their mailboxes (user.OLD and
+	 * below become user.NEW...), their account (when OLD has one; fails
+	 * with STORE_ERR_EXISTS when NEW has one too), their subscriptions,
+	 * group memberships, private metadata and per-user \Seen, everyone's
+	 * subscriptions to their mailboxes, and every ACL entry naming them
+	 * (OLD and -OLD), with the sharing index. Quota roots follow. */
+	int (*user_rename)(struct store *st, const char *oldname, const char *newname);
+	/* Removes every trace of a user in one transaction (their account,
+	 * mailboxes user.NAME and below with their files, subscriptions (theirs
+	 * and everyone's to their mailboxes), per-user \Seen, private metadata,
+	 * group memberships, quota roots, and every ACL entry naming them) and
+	 * appends one line per kind of thing removed to `report`. */
+	int (*user_purge)(struct store *st, const char *name, str_t *report);
 	int (*user_get)(struct store *st, const char *name, str_t *hash); /* three-way */
 	int (*user_list)(struct store *st, void (*cb)(const char *name, void *ctx), void *ctx);
 	int (*group_add)(struct store *st, const char *name, const char *const *members);
@@ -166,6 +179,13 @@ struct store_backend {
 	/* Renames the mailbox and every child ("old.*" to "new.*") in one
 	 * transaction. */
 	int (*mailbox_rename)(struct store *st, const char *oldname, const char *newname);
+	/* Moves the message files of `name` and of every mailbox below it to
+	 * `partition`, one mailbox at a time, without a moment where a message
+	 * cannot be read: every file is linked (copied across filesystems) and
+	 * fsynced into the new partition, the mailbox's partition is switched
+	 * in one transaction, and the old files are removed once no reader can
+	 * still be looking at the old partition. */
+	int (*mailbox_move_partition)(struct store *st, const char *name, const char *partition);
 	/* Calls cb for the mailbox named `prefix` (if it exists) and every one
 	 * below it; prefix NULL lists all. Sorted by name. */
 	int (*mailbox_list)(struct store *st, const char *prefix,

@@ -27,6 +27,7 @@ static const struct key_def keys[] = {
 	{ "configdirectory", K_PATH, "/var/lib/agora", "Directory of the metadata database (agora.db) and other state." },
 	{ "partition-default", K_PATH, NULL, "Directory holding the message files of the partition named `default`. Any `partition-NAME` key defines partition NAME." },
 	{ "defaultpartition", K_STR, "default", "Partition for new mailboxes when none is named." },
+	{ "allowusermoves", K_BOOL, "no", "Let administrators rename users (`RENAME user.bob user.robert`, cyradm `renm`): their folders, subscriptions, per-user \\Seen and the ACL entries naming them follow." },
 	{ "admins", K_STR, "", "Space-separated users who administer the server (they have the `l` and `a` rights everywhere and work in the internal namespace)." },
 	{ "altnamespace", K_BOOL, "yes", "Alternate namespace: personal folders beside INBOX, other users under `userprefix`, shared mailboxes under `sharedprefix`." },
 	{ "unixhierarchysep", K_BOOL, "yes", "Use `/` as the hierarchy separator that clients see instead of `.`." },

@@ -92,7 +92,6 @@ def test_rename_by_every_name(server, word):
     assert [n for n in imap_names(server) if n.startswith("user.bob")] == ["user.bob", "user.bob.New"]
 
 
-@pytest.mark.xfail(strict=True, reason="server: RENAME to another partition (Cyrus's third argument) not implemented")
 def test_rename_to_a_partition(make_server, tmp_path):
     s = make_server(conf={"partition-p2": str(tmp_path / "p2")})
     out = ok(s, "cm shared.a\nrenm shared.a shared.b p2\ninfo shared.b\n")

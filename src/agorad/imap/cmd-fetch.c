@@ -38,6 +38,7 @@ struct fetch_req {
 	struct fetch_item *items;
 	size_t n;
 	bool need_detail, need_file, sets_seen;
+	bool snapshot;   /* the command reads in one read transaction */
 	uint64_t changedsince;
 };
 
@@ -213,6 +214,8 @@ static enum section_source section_source(const struct fetch_item *it)
 }
 
 struct fetch_msg {
+	const struct mailbox_info *mbox;
+	bool *snapshot;
 	struct msg_detail d;
 	str_t *file;
 	bool file_loaded;
@@ -223,7 +226,29 @@ static int load_file(struct fetch_msg *fm)
 {
 	if (fm->file_loaded)
 		return 0;
-	if (!read_file(fm->d.path, fm->file)) {
+	bool ok = read_file(fm->d.path, fm->file);
+	if (!ok && errno == ENOENT) {
+		/* The mailbox finished moving to another partition since the
+		 * path was looked up (old files go only after the switch has
+		 * committed): its files are at the new place now. A read
+		 * transaction would still see the old place, so it starts
+		 * again. */
+		struct msg_detail again;
+		if (fm->snapshot != NULL && *fm->snapshot) {
+			ST->be->read_end(ST);
+			*fm->snapshot = ST->be->read_begin(ST) == 0;
+		}
+		if (ST->be->msg_detail(ST, fm->mbox, fm->d.uid, &again) == 1) {
+			free(fm->d.path);
+			fm->d.path = again.path;
+			again.path = NULL;
+			msg_detail_free(&again);
+			ok = read_file(fm->d.path, fm->file);
+		}
+		if (!ok)
+			errno = ENOENT;
+	}
+	if (!ok) {
 		log_error("message file %s: %s", fm->d.path, strerror(errno));
 		return -1;
 	}
@@ -276,7 +301,7 @@ static void fetch_msg_free(struct fetch_msg *fm, bool have_detail)
 	message_part_free(&fm->hroot);
 }
 
-static int fetch_one(struct imap_client *c, const struct fetch_req *r, size_t idx, bool uid_cmd,
+static int fetch_one(struct imap_client *c, struct fetch_req *r, size_t idx, bool uid_cmd,
 		     str_t *out, str_t *file)
 {
 	struct imap_selected *sel = c->sel;
@@ -284,6 +309,8 @@ static int fetch_one(struct imap_client *c, const struct fetch_req *r, size_t id
 	struct fetch_msg fm;
 	memset(&fm, 0, sizeof(fm));
 	fm.file = file;
+	fm.mbox = &sel->info;
+	fm.snapshot = &r->snapshot;
 	struct msg_detail d;
 	bool have_detail = false;
 	if (r->need_detail) {
@@ -484,13 +511,13 @@ int cmd_fetch(struct imap_client *c, const struct imap_command *cmd,
 	str_t out = STR_INIT, file = STR_INIT;
 	int err = 0;
 	/* One read view for the whole command, not a lock per message. */
-	bool snapshot = r.need_detail && n > 1 && ST->be->read_begin(ST) == 0;
+	r.snapshot = r.need_detail && n > 1 && ST->be->read_begin(ST) == 0;
 	for (size_t k = 0; k < n && err == 0; k++) {
 		if (r.changedsince && sel->msgs[idx[k]].modseq <= r.changedsince)
 			continue;
 		err = fetch_one(c, &r, idx[k], uid, &out, &file);
 	}
-	if (snapshot)
+	if (r.snapshot)
 		ST->be->read_end(ST);
 	str_free(&out);
 	str_free(&file);

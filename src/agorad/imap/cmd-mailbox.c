@@ -348,16 +348,34 @@ static int rename_inbox(struct imap_client *c, const struct mailbox_info *inbox,
 	return ret;
 }
 
+/* The user whose top-level mailbox `internal` is ("bob" for "user.bob",
+ * not for "user.bob.Sent"), malloc'd, or NULL. */
+static char *top_user(const char *internal)
+{
+	if (strncmp(internal, "user.", 5) != 0 || internal[5] == '\0' || strchr(internal + 5, '.') != NULL)
+		return NULL;
+	return xstrdup(internal + 5);
+}
+
 int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
 {
-	if (nargs != 2)
+	if (nargs != 2 && nargs != 3)
 		return -1;
 	const char *from = arg_mailbox(&args[0]), *to = arg_mailbox(&args[1]);
 	if (from == NULL || to == NULL)
 		return -1;
+	/* Cyrus's third argument, the partition to move the mailbox to, is an
+	 * administrator's extension; anyone else sent an argument too many. */
+	const char *partition = NULL;
+	if (nargs == 3) {
+		partition = arg_string(&args[2]);
+		if (partition == NULL || !c->admin)
+			return -1;
+	}
 	struct mailbox_info info;
 	str_t newint = STR_INIT, acl = STR_INIT;
+	char *olduser = NULL, *newuser = NULL;
 	int r = client_mailbox_lookup(c, from, &info, NULL);
 	if (r <= 0) {
 		if (r < 0)
@@ -377,11 +395,44 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
 		goto out;
 	}
+	if (partition != NULL && config_partition(server.cfg, partition) == NULL) {
+		client_tagged(c, cmd->tag, "NO", "[CANNOT] Unknown partition");
+		goto out;
+	}
+	/* RENAME X X PARTITION only moves X (and what is below it) to another
+	 * partition. */
+	bool same = strcmp(str_c(&newint), info.name) == 0;
+	if (same && partition != NULL) {
+		if (ST->be->mailbox_move_partition(ST, info.name, partition) < 0) {
+			client_store_error(c, cmd->tag);
+			goto out;
+		}
+		log_info("user=%s moved %s to partition %s", c->user, info.name, partition);
+		worker_changed();
+		imap_command_ok(c, cmd->tag, true, "RENAME completed");
+		goto out;
+	}
 	size_t flen = strlen(info.name);
 	if (!inbox && strncmp(str_c(&newint), info.name, flen) == 0 &&
 	    (newint.data[flen] == '.' || newint.data[flen] == '\0')) {
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Cannot rename a mailbox into itself");
 		goto out;
+	}
+	/* Renaming a user's top-level mailbox is renaming the user (Cyrus's
+	 * allowusermoves): their folders, subscriptions, \Seen and the ACL
+	 * entries naming them follow. A user's own RENAME INBOX stays RFC
+	 * 3501's. */
+	olduser = inbox ? NULL : top_user(info.name);
+	if (olduser != NULL) {
+		newuser = top_user(str_c(&newint));
+		if (!config_bool(server.cfg, "allowusermoves")) {
+			client_tagged(c, cmd->tag, "NO", "[NOPERM] Renaming a user needs allowusermoves: yes");
+			goto out;
+		}
+		if (newuser == NULL) {
+			client_tagged(c, cmd->tag, "NO", "[CANNOT] A user can only be renamed to user.NEWNAME");
+			goto out;
+		}
 	}
 	if (name_taken(c, cmd->tag, str_c(&newint), &acl) != 0)
 		goto out;
@@ -393,20 +444,37 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 		str_clear(&acl);
 		str_append(&acl, info.acl);
 		r = rename_inbox(c, &info, str_c(&newint), str_c(&acl));
+	} else if (olduser != NULL) {
+		r = ST->be->user_rename(ST, olduser, newuser);
 	} else {
 		r = ST->be->mailbox_rename(ST, info.name, str_c(&newint));
 	}
 	if (r < 0) {
-		client_store_error(c, cmd->tag);
+		if (olduser != NULL && ST->be->errcode(ST) == STORE_ERR_EXISTS)
+			client_tagged(c, cmd->tag, "NO", "[ALREADYEXISTS] %s", ST->be->error(ST));
+		else
+			client_store_error(c, cmd->tag);
 		goto out;
 	}
-	log_info("user=%s renamed %s to %s", c->user, info.name, str_c(&newint));
+	if (olduser != NULL)
+		log_info("user=%s renamed user %s to %s", c->user, olduser, newuser);
+	else
+		log_info("user=%s renamed %s to %s", c->user, info.name, str_c(&newint));
 	worker_changed();
+	if (partition != NULL) {
+		if (ST->be->mailbox_move_partition(ST, str_c(&newint), partition) < 0) {
+			client_store_error(c, cmd->tag);
+			goto out;
+		}
+		log_info("user=%s moved %s to partition %s", c->user, str_c(&newint), partition);
+	}
 	imap_command_ok(c, cmd->tag, true, "RENAME completed");
 out:
 	mailbox_info_free(&info);
 	str_free(&newint);
 	str_free(&acl);
+	free(olduser);
+	free(newuser);
 	return 0;
 }
 

@@ -420,7 +420,23 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 				continue;
 			m.d = &d;
 			if (p.need_file) {
-				if (!read_whole(d.path, &file)) {
+				bool ok = read_whole(d.path, &file);
+				struct msg_detail again;
+				if (!ok && errno == ENOENT && snapshot) {
+					/* moved to another partition meanwhile: a new
+					 * read transaction sees where to */
+					ST->be->read_end(ST);
+					snapshot = ST->be->read_begin(ST) == 0;
+				}
+				if (!ok && errno == ENOENT &&
+				    ST->be->msg_detail(ST, &sel->info, d.uid, &again) == 1) {
+					free(d.path);
+					d.path = again.path;
+					again.path = NULL;
+					msg_detail_free(&again);
+					ok = read_whole(d.path, &file);
+				}
+				if (!ok) {
 					log_error("message file %s: %s", d.path, strerror(errno));
 					msg_detail_free(&d);
 					err = -1;
