@@ -1,5 +1,6 @@
 /* agorad: the master process. */
 #include "agorad/server.h"
+#include "agorad/auth-proc.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -21,6 +22,7 @@ struct server server;
 static volatile sig_atomic_t stop_requested;
 static pid_t *worker_pids;
 static unsigned nworkers;
+static pid_t auth_pid = -1;
 
 static void on_stop(int sig)
 {
@@ -140,6 +142,14 @@ int main(int argc, char **argv)
 		log_fatal("store: %s", str_c(&err));
 	store_close(&st);
 
+	/* The auth process alone reads password hashes; its socket stays
+	 * with the master so that workers reach a restarted one. */
+	str_t auth_path = STR_INIT;
+	server.auth_listen_fd = auth_socket_open(cfg, &auth_path);
+	if (server.auth_listen_fd < 0)
+		exit(2);
+	server.auth_path = str_steal(&auth_path);
+
 	nworkers = (unsigned)config_int(cfg, "workers");
 	if (nworkers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -152,6 +162,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	auth_pid = auth_process_start(server.auth_listen_fd);
 	for (unsigned i = 0; i < nworkers; i++)
 		worker_pids[i] = start_worker(i);
 	log_info("agorad ready with %u workers", nworkers);
@@ -163,6 +174,18 @@ int main(int argc, char **argv)
 			if (errno == EINTR)
 				continue;
 			sleep(1);
+			continue;
+		}
+		if (pid == auth_pid) {
+			if (WIFSIGNALED(status))
+				log_error("auth process (pid %d) died of signal %d; restarting", pid, WTERMSIG(status));
+			else
+				log_error("auth process (pid %d) exited with %d; restarting", pid, WEXITSTATUS(status));
+			auth_pid = -1;
+			if (!stop_requested) {
+				usleep(100000);
+				auth_pid = auth_process_start(server.auth_listen_fd);
+			}
 			continue;
 		}
 		for (unsigned i = 0; i < nworkers; i++) {
@@ -188,6 +211,12 @@ int main(int argc, char **argv)
 		if (worker_pids[i] > 0)
 			waitpid(worker_pids[i], NULL, 0);
 	}
+	if (auth_pid > 0) {
+		kill(auth_pid, SIGTERM);
+		waitpid(auth_pid, NULL, 0);
+	}
+	unlink(server.auth_path);
+	free(server.auth_path);
 	for (unsigned i = 0; i < server.nlisteners; i++) {
 		if (server.listeners[i].kind == LISTEN_LMTP && server.listeners[i].name[0] == '/')
 			unlink(server.listeners[i].name);

@@ -30,6 +30,8 @@ struct server {
 	unsigned nlisteners;
 	SSL_CTX *ssl_ctx;    /* NULL when TLS is not configured */
 	bool plaintext_ok_without_tls; /* allowplaintext or no TLS configured */
+	int auth_listen_fd;  /* the auth socket, bound by the master */
+	char *auth_path;     /* its path */
 };
 
 extern struct server server;

@@ -1,5 +1,6 @@
 #include "agorad/server.h"
 #include "agorad/worker.h"
+#include "agorad/auth-proc.h"
 #include "agorad/imap/imap-client.h"
 #include "agorad/lmtp/lmtp-client.h"
 #include "lib/config.h"
@@ -104,6 +105,8 @@ void worker_run(unsigned index)
 		log_error("store: %s", str_c(&err));
 		exit(1);
 	}
+	close(server.auth_listen_fd);
+	auth_client_init(server.auth_path);
 	w.change_counter = w.store->be->change_counter(w.store);
 	for (unsigned i = 0; i < server.nlisteners; i++) {
 		struct event *ev = event_new(w.base, server.listeners[i].fd, EV_READ | EV_PERSIST,

@@ -2,6 +2,7 @@
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-selected.h"
 #include "agorad/server.h"
+#include "agorad/auth-proc.h"
 #include "agorad/worker.h"
 #include "lib-deliver/autocreate.h"
 #include "lib/bounds.h"
@@ -41,6 +42,8 @@ static void client_free(struct imap_client *c)
 		worker->clients = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->wait == WAIT_AUTH)
+		auth_request_cancel(c->auth_handle);
 	if (c->sel != NULL)
 		imap_selected_close(c);
 	if (c->bev != NULL)
@@ -59,6 +62,7 @@ static void client_free(struct imap_client *c)
 	store_strv_free(c->groups);
 	free(c->wait_tag);
 	free(c->auth_mech);
+	free(c->login_user);
 	free(c);
 }
 
@@ -190,7 +194,7 @@ void client_capability(struct imap_client *c, str_t *out)
 		if (server.ssl_ctx != NULL && !c->tls)
 			str_append(out, " STARTTLS");
 		if (plain_ok)
-			str_append(out, " AUTH=PLAIN");
+			str_append(out, " AUTH=PLAIN AUTH=LOGIN");
 		else
 			str_append(out, " LOGINDISABLED");
 	}
@@ -345,7 +349,7 @@ static void run_framed_command(struct imap_client *c)
 		/* a BAD already sent by the command */
 		if (++c->bad_commands >= (unsigned)config_int(server.cfg, "imap_max_bad_commands"))
 			client_close(c, "Too many invalid commands");
-	} else if (c->bad_commands == bad_before) {
+	} else if (c->bad_commands == bad_before && c->wait != WAIT_AUTH) {
 		/* A good command ends a run of bad ones, but a failed login
 		 * (which counted itself) does not. */
 		c->bad_commands = 0;
@@ -368,7 +372,7 @@ void imap_client_process_input(struct imap_client *c);
 void imap_client_process_input(struct imap_client *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	while (!c->closing && c->wait != WAIT_DELAY && evbuffer_get_length(in) > 0) {
+	while (!c->closing && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH && evbuffer_get_length(in) > 0) {
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUTPUT_HIGH_WATER) {
 			pause_reading(c, true);
 			return;
@@ -445,7 +449,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		close_now(c);
 		return;
 	}
-	if (c->reading_paused && c->wait != WAIT_DELAY) {
+	if (c->reading_paused && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH) {
 		pause_reading(c, false);
 		imap_client_process_input(c);
 	}

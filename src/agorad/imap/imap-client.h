@@ -23,6 +23,7 @@ enum imap_wait {
 	WAIT_AUTH_DATA,    /* AUTHENTICATE continuation line */
 	WAIT_IDLE_DONE,    /* IDLE until DONE */
 	WAIT_DELAY,        /* failed-login pause */
+	WAIT_AUTH,         /* the auth process checks credentials */
 };
 
 struct imap_client {
@@ -39,6 +40,8 @@ struct imap_client {
 	struct event *delay_ev;
 	char *wait_tag;             /* tag of the command that waits */
 	char *auth_mech;
+	char *login_user;           /* the name a login in progress tries */
+	unsigned auth_handle;       /* the request to the auth process, while WAIT_AUTH */
 	unsigned bad_commands;      /* in a row */
 	bool closing;               /* flush output, then close */
 	bool flushing;              /* closed; waiting for the socket under TLS to send the rest */

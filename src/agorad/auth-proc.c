@@ -1,0 +1,344 @@
+/* The auth process: the only process of agorad that reads and checks
+ * password hashes. The master forks it (and restarts it when it dies);
+ * workers send it credentials over the auth socket (auth-proto.h).
+ *
+ * One thread accepts and reads requests; a small pool of threads, each
+ * with its own store connection, checks them, so that slow hashes
+ * (yescrypt: tens of milliseconds) of different logins run in parallel. */
+#include "agorad/auth-proc.h"
+#include "agorad/auth-proto.h"
+#include "agorad/server.h"
+#include "lib/bounds.h"
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/str.h"
+#include "lib/xalloc.h"
+#include "lib-auth/password.h"
+#include "lib-storage/store.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define AUTH_MAX_CONNS 256
+#define AUTH_MAX_THREADS 8
+/* Requests queued beyond this are answered ERR at once (a flood). */
+#define AUTH_MAX_QUEUE 4096
+
+/* A yescrypt hash of nothing anyone knows: an unknown user costs as much
+ * time as a known one. */
+#define DUMMY_HASH "$y$j9T$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+struct conn {
+	int fd;
+	unsigned refs;       /* the reader's one, plus one per queued job */
+};
+
+struct job {
+	struct job *next;
+	struct conn *conn;
+	size_t len;
+	char msg[];
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static struct job *queue_head, *queue_tail;
+static unsigned queue_len;
+
+static void conn_unref_locked(struct conn *c)
+{
+	if (--c->refs == 0) {
+		close(c->fd);
+		free(c);
+	}
+}
+
+int auth_socket_open(const struct config *cfg, str_t *path_r)
+{
+	str_printf(path_r, "%s/%s", config_str(cfg, "configdirectory"), AUTH_SOCKET_NAME);
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (path_r->len >= sizeof(sun.sun_path)) {
+		log_error("%s: path too long for a unix socket", str_c(path_r));
+		return -1;
+	}
+	memcpy(sun.sun_path, path_r->data, path_r->len);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_error("auth socket: %s", strerror(errno));
+		return -1;
+	}
+	unlink(sun.sun_path);
+	mode_t old = umask(077);
+	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r < 0 || chmod(sun.sun_path, 0600) < 0 || listen(fd, 128) < 0) {
+		log_error("%s: %s", sun.sun_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Splits a message into NUL-ended fields; -1 when it is not one. */
+static int split_fields(char *msg, size_t len, const char **fields, size_t max)
+{
+	size_t n = 0, start = 0;
+	if (len == 0 || msg[len - 1] != '\0')
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (msg[i] == '\0') {
+			if (n == max)
+				return -1;
+			fields[n++] = msg + start;
+			start = i + 1;
+		}
+	}
+	return (int)n;
+}
+
+static void reply(struct conn *c, const char *id, const char *const *fields, size_t n)
+{
+	str_t out = STR_INIT;
+	str_append_n(&out, id, strlen(id) + 1);
+	for (size_t i = 0; i < n; i++)
+		str_append_n(&out, fields[i], strlen(fields[i]) + 1);
+	/* A worker that went away makes this fail; nothing to do then. */
+	(void)send(c->fd, out.data, out.len, MSG_NOSIGNAL);
+	explicit_bzero(out.data, out.len);
+	str_free(&out);
+}
+
+static bool may_authorize(const char *authcid, const char *authzid)
+{
+	return config_list_has(server.cfg, "admins", authcid) ||
+	       config_list_has(server.cfg, "proxyservers", authcid);
+}
+
+/* 1 right, 0 wrong, -1 internal failure. */
+static int check_password(struct store *st, const char *user, const char *password)
+{
+	str_t hash = STR_INIT;
+	int ok = 0;
+	int r = strlen(user) == 0 || strlen(user) > USER_NAME_MAX ? 0 : st->be->user_get(st, user, &hash);
+	if (r < 0) {
+		ok = -1;
+	} else if (r == 1) {
+		ok = password_verify(password, str_c(&hash));
+	} else {
+		/* Spend the same time for an unknown user. */
+		(void)password_verify(password, DUMMY_HASH);
+	}
+	explicit_bzero(hash.data, hash.len);
+	str_free(&hash);
+	return ok;
+}
+
+static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
+{
+	const char *id = f[0];
+	if (n != 5) {
+		const char *r[] = { "ERR" };
+		reply(c, id, r, 1);
+		return;
+	}
+	const char *authzid = f[2], *authcid = f[3], *password = f[4];
+	int ok = check_password(st, authcid, password);
+	if (ok < 0) {
+		const char *r[] = { "ERR" };
+		reply(c, id, r, 1);
+		return;
+	}
+	if (ok == 0) {
+		const char *r[] = { "FAIL" };
+		reply(c, id, r, 1);
+		return;
+	}
+	const char *user = authcid;
+	if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0) {
+		if (!may_authorize(authcid, authzid) || strlen(authzid) > USER_NAME_MAX ||
+		    st->be->user_get(st, authzid, NULL) != 1) {
+			log_info("authorization refused user=%s authuser=%s", authzid, authcid);
+			const char *r[] = { "NOAUTHZ" };
+			reply(c, id, r, 1);
+			return;
+		}
+		user = authzid;
+	}
+	const char *r[] = { "OK", user, authcid };
+	reply(c, id, r, 3);
+}
+
+static void handle(struct store *st, struct job *j)
+{
+	const char *f[AUTH_MAX_FIELDS];
+	int n = split_fields(j->msg, j->len, f, AUTH_MAX_FIELDS);
+	if (n < 2) {
+		log_warn("malformed request from a worker");
+		return;
+	}
+	if (strcmp(f[1], "PASS") == 0) {
+		op_pass(st, j->conn, f, (size_t)n);
+	} else {
+		const char *r[] = { "ERR" };
+		reply(j->conn, f[0], r, 1);
+	}
+}
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	str_t err = STR_INIT;
+	struct store *st = store_open(server.cfg, &err);
+	if (st == NULL) {
+		log_error("auth: store: %s", str_c(&err));
+		exit(1);
+	}
+	str_free(&err);
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		while (queue_head == NULL)
+			pthread_cond_wait(&cond, &lock);
+		struct job *j = queue_head;
+		queue_head = j->next;
+		if (queue_head == NULL)
+			queue_tail = NULL;
+		queue_len--;
+		pthread_mutex_unlock(&lock);
+
+		handle(st, j);
+
+		explicit_bzero(j->msg, j->len);
+		pthread_mutex_lock(&lock);
+		conn_unref_locked(j->conn);
+		pthread_mutex_unlock(&lock);
+		free(j);
+	}
+	return NULL;
+}
+
+static void enqueue(struct conn *c, const char *msg, size_t len)
+{
+	struct job *j = xmalloc(sizeof(*j) + len);
+	j->next = NULL;
+	j->conn = c;
+	j->len = len;
+	memcpy(j->msg, msg, len);
+	pthread_mutex_lock(&lock);
+	if (queue_len >= AUTH_MAX_QUEUE) {
+		pthread_mutex_unlock(&lock);
+		if (len > 0 && msg[len - 1] == '\0') {
+			const char *r[] = { "ERR" };
+			reply(c, msg, r, 1);
+		}
+		explicit_bzero(j->msg, len);
+		free(j);
+		return;
+	}
+	c->refs++;
+	if (queue_tail != NULL)
+		queue_tail->next = j;
+	else
+		queue_head = j;
+	queue_tail = j;
+	queue_len++;
+	pthread_cond_signal(&cond);
+	pthread_mutex_unlock(&lock);
+}
+
+static void auth_run(int listen_fd)
+{
+	log_set_role("auth");
+	prctl(PR_SET_NAME, "agorad-auth", 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);    /* no core dumps full of passwords */
+	for (unsigned i = 0; i < server.nlisteners; i++)
+		close(server.listeners[i].fd);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned nthreads = ncpu < 2 ? 2 : ncpu > AUTH_MAX_THREADS ? AUTH_MAX_THREADS : (unsigned)ncpu;
+	for (unsigned i = 0; i < nthreads; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, thread_main, NULL) != 0) {
+			log_error("auth: cannot start threads");
+			exit(1);
+		}
+		pthread_detach(t);
+	}
+	struct pollfd pfd[AUTH_MAX_CONNS + 1];
+	struct conn *conns[AUTH_MAX_CONNS + 1];
+	size_t nconns = 0;
+	char *buf = xmalloc(AUTH_MSG_MAX);
+	for (;;) {
+		pfd[0].fd = listen_fd;
+		pfd[0].events = nconns < AUTH_MAX_CONNS ? POLLIN : 0;
+		for (size_t i = 0; i < nconns; i++) {
+			pfd[i + 1].fd = conns[i]->fd;
+			pfd[i + 1].events = POLLIN;
+		}
+		if (poll(pfd, nconns + 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("auth: poll: %s", strerror(errno));
+			exit(1);
+		}
+		for (size_t i = nconns; i > 0; i--) {
+			if (pfd[i].revents == 0)
+				continue;
+			struct conn *c = conns[i - 1];
+			ssize_t r = recv(c->fd, buf, AUTH_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (r <= 0) {
+				/* the worker went away */
+				pthread_mutex_lock(&lock);
+				shutdown(c->fd, SHUT_RDWR);
+				conn_unref_locked(c);
+				pthread_mutex_unlock(&lock);
+				conns[i - 1] = conns[--nconns];
+				continue;
+			}
+			if (r > AUTH_MSG_MAX) {
+				log_warn("auth: request of %zd bytes dropped", r);
+				continue;
+			}
+			enqueue(c, buf, (size_t)r);
+		}
+		if (pfd[0].revents & POLLIN) {
+			int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0) {
+				struct conn *c = xcalloc(1, sizeof(*c));
+				c->fd = fd;
+				c->refs = 1;
+				conns[nconns++] = c;
+			}
+		}
+	}
+}
+
+pid_t auth_process_start(int listen_fd)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		signal(SIGPIPE, SIG_IGN);
+		auth_run(listen_fd);
+		_exit(1);
+	}
+	return pid;
+}
