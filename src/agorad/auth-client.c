@@ -57,7 +57,8 @@ static void finish(struct pending *p, const char *const *fields, size_t n)
 	auth_reply_cb *cb = p->cb;
 	void *ctx = p->ctx;
 	free(p);
-	cb(ctx, fields, n);
+	if (cb != NULL)
+		cb(ctx, fields, n);
 }
 
 static void disconnect(void)

@@ -14,6 +14,7 @@
 #include "lib/str.h"
 #include "lib/xalloc.h"
 #include "lib-auth/password.h"
+#include "lib-auth/scram.h"
 #include "lib-storage/store.h"
 
 #include <errno.h>
@@ -27,6 +28,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <time.h>
 #include <unistd.h>
 
 #define AUTH_MAX_CONNS 256
@@ -180,6 +184,202 @@ static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
 	reply(c, id, r, 3);
 }
 
+/* SCRAM exchanges in progress: the keys never leave this process. */
+#define SCRAM_MAX_SESSIONS 4096
+#define SCRAM_SESSION_SECS 120
+
+struct scram_sess {
+	unsigned long long sid;
+	struct conn *conn;      /* only the worker that began it may go on */
+	time_t started;
+	bool fake;              /* unknown user: the exchange always fails */
+	struct scram_server s;
+};
+
+static struct scram_sess *sessions[SCRAM_MAX_SESSIONS];
+static unsigned char fake_key[32];
+
+static void sess_free(struct scram_sess *x)
+{
+	scram_server_free(&x->s);
+	free(x);
+}
+
+/* Takes the session out of the table (the caller owns it then). */
+static struct scram_sess *sess_take(struct conn *c, const char *sid_text)
+{
+	unsigned long long sid = strtoull(sid_text, NULL, 16);
+	struct scram_sess *found = NULL;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < SCRAM_MAX_SESSIONS; i++) {
+		if (sessions[i] != NULL && sessions[i]->sid == sid && sessions[i]->conn == c) {
+			found = sessions[i];
+			sessions[i] = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+static int sess_put(struct scram_sess *x)
+{
+	time_t now = time(NULL);
+	int ret = -1;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < SCRAM_MAX_SESSIONS; i++) {
+		if (sessions[i] != NULL && now - sessions[i]->started > SCRAM_SESSION_SECS) {
+			sess_free(sessions[i]);
+			sessions[i] = NULL;
+		}
+		if (sessions[i] == NULL && ret < 0) {
+			sessions[i] = x;
+			ret = 0;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return ret;
+}
+
+static void reply1(struct conn *c, const char *id, const char *status)
+{
+	const char *r[] = { status };
+	reply(c, id, r, 1);
+}
+
+static void reply2(struct conn *c, const char *id, const char *status, const char *why)
+{
+	const char *r[] = { status, why };
+	reply(c, id, r, 2);
+}
+
+/* SCRAM1 mech cbtypes client-first -> CONT sid server-first cbname */
+static void op_scram1(struct store *st, struct conn *c, const char **f, size_t n)
+{
+	enum scram_hash h;
+	bool plus;
+	if (n != 5 || scram_mech_parse(f[2], &h, &plus) < 0) {
+		reply1(c, f[0], "ERR");
+		return;
+	}
+	const char *cbtypes = f[3], *err = NULL;
+	struct scram_sess *x = xcalloc(1, sizeof(*x));
+	if (scram_server_client_first(&x->s, h, plus, cbtypes[0] != '\0', f[4], &err) < 0) {
+		reply2(c, f[0], "BAD", err);
+		sess_free(x);
+		return;
+	}
+	if (x->s.cbflag == 'p') {
+		/* the type must be one the worker can give data for */
+		size_t l = strlen(x->s.cbname);
+		const char *p = cbtypes;
+		bool ok = false;
+		while ((p = strstr(p, x->s.cbname)) != NULL) {
+			if ((p == cbtypes || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\0'))
+				ok = true;
+			p += l;
+		}
+		if (!ok) {
+			reply2(c, f[0], "BAD", "unsupported channel binding type");
+			sess_free(x);
+			return;
+		}
+	}
+	struct scram_secret secret;
+	str_t text = STR_INIT;
+	int r = strlen(x->s.user) > USER_NAME_MAX ? 0 :
+		st->be->user_get_secret(st, x->s.user, scram_hash_name(h), &text);
+	if (r < 0) {
+		reply1(c, f[0], "ERR");
+		sess_free(x);
+		str_free(&text);
+		return;
+	}
+	if (r == 0 || scram_secret_parse(h, str_c(&text), &secret) < 0) {
+		/* An unknown user (or one without SCRAM keys) gets a salt that
+		 * stays the same across attempts, so the answer does not tell
+		 * whether the user exists; the proof can never match. */
+		unsigned char mac[32];
+		unsigned maclen = 0;
+		HMAC(EVP_sha256(), fake_key, sizeof(fake_key), (const unsigned char *)x->s.user,
+		     strlen(x->s.user), mac, &maclen);
+		memset(&secret, 0, sizeof(secret));
+		secret.iterations = SCRAM_DEFAULT_ITERATIONS;
+		memcpy(secret.salt, mac, SCRAM_SALT_LEN);
+		secret.salt_len = SCRAM_SALT_LEN;
+		RAND_bytes(secret.stored_key, sizeof(secret.stored_key));
+		x->fake = true;
+	}
+	explicit_bzero(text.data, text.len);
+	str_free(&text);
+	unsigned char rnd[18];
+	str_t snonce = STR_INIT;
+	RAND_bytes(rnd, sizeof(rnd));
+	scram_b64_encode(rnd, sizeof(rnd), &snonce);
+	scram_server_first(&x->s, &secret, str_c(&snonce));
+	str_free(&snonce);
+	RAND_bytes((unsigned char *)&x->sid, sizeof(x->sid));
+	x->conn = c;
+	x->started = time(NULL);
+	char sid[32];
+	snprintf(sid, sizeof(sid), "%llx", x->sid);
+	/* once in the table another thread may free it: copy what goes out */
+	char *server_first = xstrdup(x->s.server_first);
+	char *cbname = xstrdup(x->s.cbflag == 'p' ? x->s.cbname : "");
+	if (sess_put(x) < 0) {
+		reply1(c, f[0], "ERR");
+		sess_free(x);
+	} else {
+		const char *r3[] = { "CONT", sid, server_first, cbname };
+		reply(c, f[0], r3, 4);
+	}
+	free(server_first);
+	free(cbname);
+}
+
+/* SCRAM2 sid client-final cbdata-base64 -> OK user authcid server-final */
+static void op_scram2(struct store *st, struct conn *c, const char **f, size_t n)
+{
+	if (n != 5) {
+		reply1(c, f[0], "ERR");
+		return;
+	}
+	struct scram_sess *x = sess_take(c, f[2]);
+	if (x == NULL) {
+		reply2(c, f[0], "BAD", "no such exchange");
+		return;
+	}
+	str_t cb = STR_INIT, fin = STR_INIT;
+	const char *err = NULL;
+	int r = scram_b64_decode(f[4], strlen(f[4]), &cb);
+	if (r == 0)
+		r = scram_server_client_final(&x->s, f[3], (const unsigned char *)cb.data, cb.len, &fin, &err);
+	else
+		err = "bad channel binding data";
+	if (r < 0) {
+		reply2(c, f[0], "BAD", err);
+	} else if (r == 0 || x->fake) {
+		reply2(c, f[0], "FAIL", err != NULL ? err : "invalid proof");
+	} else {
+		const char *authcid = x->s.user, *authzid = x->s.authzid, *user = authcid;
+		if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0) {
+			if (!may_authorize(authcid, authzid) || strlen(authzid) > USER_NAME_MAX ||
+			    st->be->user_get(st, authzid, NULL) != 1) {
+				log_info("authorization refused user=%s authuser=%s", authzid, authcid);
+				reply1(c, f[0], "NOAUTHZ");
+				goto out;
+			}
+			user = authzid;
+		}
+		const char *rr[] = { "OK", user, authcid, str_c(&fin) };
+		reply(c, f[0], rr, 4);
+	}
+out:
+	str_free(&cb);
+	str_free(&fin);
+	sess_free(x);
+}
+
 static void handle(struct store *st, struct job *j)
 {
 	const char *f[AUTH_MAX_FIELDS];
@@ -190,6 +390,15 @@ static void handle(struct store *st, struct job *j)
 	}
 	if (strcmp(f[1], "PASS") == 0) {
 		op_pass(st, j->conn, f, (size_t)n);
+	} else if (strcmp(f[1], "SCRAM1") == 0) {
+		op_scram1(st, j->conn, f, (size_t)n);
+	} else if (strcmp(f[1], "SCRAM2") == 0) {
+		op_scram2(st, j->conn, f, (size_t)n);
+	} else if (strcmp(f[1], "SCRAMX") == 0 && n == 3) {
+		struct scram_sess *x = sess_take(j->conn, f[2]);
+		if (x != NULL)
+			sess_free(x);
+		reply1(j->conn, f[0], "OK");
 	} else {
 		const char *r[] = { "ERR" };
 		reply(j->conn, f[0], r, 1);
@@ -264,6 +473,7 @@ static void auth_run(int listen_fd)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);    /* no core dumps full of passwords */
 	for (unsigned i = 0; i < server.nlisteners; i++)
 		close(server.listeners[i].fd);
+	RAND_bytes(fake_key, sizeof(fake_key));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned nthreads = ncpu < 2 ? 2 : ncpu > AUTH_MAX_THREADS ? AUTH_MAX_THREADS : (unsigned)ncpu;
 	for (unsigned i = 0; i < nthreads; i++) {

@@ -17,7 +17,8 @@ pid_t auth_process_start(int listen_fd);
 /* Worker: sends a request (fields, without the ID) and calls `cb` with the
  * reply's fields after the ID (status first), or with n == 0 when the auth
  * process is unavailable (not running, died, no answer in time). `cb` is
- * never called from inside auth_request. Returns a handle for
+ * never called from inside auth_request; it may be NULL (no answer
+ * wanted). Returns a handle for
  * auth_request_cancel. */
 typedef void auth_reply_cb(void *ctx, const char *const *fields, size_t n);
 unsigned auth_request(const char *const *fields, size_t n, auth_reply_cb *cb, void *ctx);

@@ -11,10 +11,14 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "lib-auth/password.h"
+#include "lib-auth/scram.h"
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/x509.h>
 #include <event2/event.h>
 #include <openssl/evp.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +51,7 @@ static bool plaintext_allowed(struct imap_client *c)
 
 static void resume_input(struct imap_client *c)
 {
-	if (c->wait == WAIT_NONE && !c->closing) {
+	if (c->wait != WAIT_AUTH && c->wait != WAIT_DELAY && !c->closing) {
 		bufferevent_enable(c->bev, EV_READ);
 		imap_client_process_input(c);
 	}
@@ -257,28 +261,225 @@ static void auth_login_step(struct imap_client *c, const char *tag, const char *
 	sasl_free(buf, n);
 }
 
+/* SCRAM: the exchange itself runs in the auth process (SCRAM1/SCRAM2);
+ * the worker frames it and gives the channel binding data of its TLS
+ * connection. */
+
+static void scram_reset(struct imap_client *c)
+{
+	if (c->scram_sid != NULL) {
+		/* let the auth process forget it; the answer does not matter */
+		const char *f[] = { "SCRAMX", c->scram_sid };
+		(void)auth_request(f, 2, NULL, NULL);
+	}
+	free(c->scram_sid);
+	c->scram_sid = NULL;
+	free(c->scram_cbname);
+	c->scram_cbname = NULL;
+	free(c->sasl_user);
+	c->sasl_user = NULL;
+	free(c->sasl_authuser);
+	c->sasl_authuser = NULL;
+	c->sasl_step = 0;
+}
+
+/* Channel binding types this connection can give data for. */
+static void cb_types(struct imap_client *c, str_t *out)
+{
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	if (ssl == NULL)
+		return;
+	/* RFC 9266: tls-exporter only where the exporter is unique to the
+	 * connection (TLS 1.3, or 1.2 with extended master secret). */
+	if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_get_extms_support(ssl) == 1)
+		str_append(out, "tls-exporter ");
+	if (SSL_get_certificate(ssl) != NULL)
+		str_append(out, "tls-server-end-point");
+}
+
+static int cb_data(struct imap_client *c, const char *name, str_t *out)
+{
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	unsigned char buf[EVP_MAX_MD_SIZE];
+	if (ssl == NULL)
+		return -1;
+	if (strcmp(name, "tls-exporter") == 0) {
+		if (SSL_export_keying_material(ssl, buf, 32, "EXPORTER-Channel-Binding", 24, NULL, 0, 0) != 1)
+			return -1;
+		scram_b64_encode(buf, 32, out);
+		return 0;
+	}
+	if (strcmp(name, "tls-server-end-point") == 0) {
+		/* RFC 5929 4.1: the certificate's signature hash, SHA-256 for MD5 and SHA-1 */
+		X509 *cert = SSL_get_certificate(ssl);
+		int md_nid = NID_undef;
+		if (cert == NULL || !OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, NULL))
+			return -1;
+		const EVP_MD *md = md_nid == NID_md5 || md_nid == NID_sha1 || md_nid == NID_undef ?
+				   EVP_sha256() : EVP_get_digestbynid(md_nid);
+		unsigned len = 0;
+		if (md == NULL || X509_digest(cert, md, buf, &len) != 1)
+			return -1;
+		scram_b64_encode(buf, len, out);
+		return 0;
+	}
+	return -1;
+}
+
+static void scram_bad(struct imap_client *c, const char *tag, const char *why)
+{
+	log_info("login failed user=%s addr=%s mech=%s: %s", c->login_user != NULL ? c->login_user : "?",
+		 c->addr, c->auth_mech, why);
+	scram_reset(c);
+	client_tagged(c, tag, "BAD", "[AUTHENTICATIONFAILED] %s", why);
+	c->bad_commands++;
+}
+
+static void wait_data(struct imap_client *c, const char *tag, const char *b64_or_null, const str_t *raw)
+{
+	free(c->wait_tag);
+	c->wait_tag = xstrdup(tag);
+	c->wait = WAIT_AUTH_DATA;
+	if (raw != NULL) {
+		str_t b = STR_INIT;
+		scram_b64_encode((const unsigned char *)raw->data, raw->len, &b);
+		client_send(c, "+ %s", str_c(&b));
+		str_free(&b);
+	} else {
+		client_send(c, "+ %s", b64_or_null != NULL ? b64_or_null : "");
+	}
+}
+
+static void on_scram_reply(void *ctx, const char *const *f, size_t n)
+{
+	struct imap_client *c = ctx;
+	char *tag = c->wait_tag;
+	c->wait_tag = NULL;
+	c->wait = WAIT_NONE;
+	c->auth_handle = 0;
+	if (n == 0 || strcmp(f[0], "ERR") == 0) {
+		log_error("login addr=%s: the auth process is unavailable", c->addr);
+		scram_reset(c);
+		client_tagged(c, tag, "NO", "[UNAVAILABLE] Authentication is not available now; try again later");
+	} else if (strcmp(f[0], "BAD") == 0 && n == 2) {
+		free(c->scram_sid);
+		c->scram_sid = NULL;   /* the auth process has forgotten it */
+		scram_bad(c, tag, f[1]);
+	} else if (strcmp(f[0], "CONT") == 0 && n == 4 && c->sasl_step == 1) {
+		c->scram_sid = xstrdup(f[1]);
+		c->scram_cbname = xstrdup(f[3]);
+		c->sasl_step = 2;
+		str_t sf = STR_INIT;
+		str_append(&sf, f[2]);
+		wait_data(c, tag, NULL, &sf);
+		str_free(&sf);
+	} else if (strcmp(f[0], "OK") == 0 && n == 4 && c->sasl_step == 2) {
+		free(c->scram_sid);
+		c->scram_sid = NULL;
+		c->sasl_user = xstrdup(f[1]);
+		c->sasl_authuser = xstrdup(f[2]);
+		c->sasl_step = 3;
+		str_t sf = STR_INIT;
+		str_append(&sf, f[3]);
+		wait_data(c, tag, NULL, &sf);
+		str_free(&sf);
+	} else if (strcmp(f[0], "NOAUTHZ") == 0) {
+		free(c->scram_sid);
+		c->scram_sid = NULL;
+		scram_reset(c);
+		log_info("login failed user=%s addr=%s mech=%s: not authorized to log in as another user",
+			 c->login_user, c->addr, c->auth_mech);
+		client_tagged(c, tag, "NO", "[AUTHORIZATIONFAILED] Not authorized to log in as that user");
+		c->bad_commands++;
+	} else {
+		free(c->scram_sid);
+		c->scram_sid = NULL;
+		scram_reset(c);
+		login_failed(c, tag, c->login_user);
+	}
+	free(tag);
+	resume_input(c);
+}
+
+static void scram_step(struct imap_client *c, const char *tag, const char *b64)
+{
+	size_t n;
+	if (c->sasl_step == 3) {
+		/* the client has checked server-final and says so with an empty line */
+		if (strcmp(b64, "") != 0 && strcmp(b64, "=") != 0) {
+			scram_bad(c, tag, "expected an empty response");
+			return;
+		}
+		char *user = c->sasl_user, *authuser = c->sasl_authuser;
+		c->sasl_user = c->sasl_authuser = NULL;
+		scram_reset(c);
+		login_succeeded(c, tag, user, authuser);
+		free(user);
+		free(authuser);
+		return;
+	}
+	unsigned char *buf = sasl_decode(b64, &n);
+	if (buf == NULL || memchr(buf, '\0', n) != NULL || n == 0) {
+		sasl_free(buf, n);
+		scram_bad(c, tag, buf == NULL ? "Invalid base64 data" : "Malformed SCRAM message");
+		return;
+	}
+	free(c->wait_tag);
+	c->wait_tag = xstrdup(tag);
+	c->wait = WAIT_AUTH;
+	bufferevent_disable(c->bev, EV_READ);
+	if (c->sasl_step == 1) {
+		/* remember the user for the log: "n=NAME," after the gs2 header */
+		const char *u = strstr((const char *)buf, ",n=");
+		free(c->login_user);
+		c->login_user = u != NULL ? xstrndup(u + 3, strcspn(u + 3, ",")) : xstrdup("?");
+		str_t types = STR_INIT;
+		cb_types(c, &types);
+		const char *f[] = { "SCRAM1", c->auth_mech, str_c(&types), (const char *)buf };
+		c->auth_handle = auth_request(f, 4, on_scram_reply, c);
+		str_free(&types);
+	} else {
+		str_t cb = STR_INIT;
+		if (c->scram_cbname != NULL && c->scram_cbname[0] != '\0' && cb_data(c, c->scram_cbname, &cb) < 0)
+			str_clear(&cb);
+		const char *f[] = { "SCRAM2", c->scram_sid, (const char *)buf, str_c(&cb) };
+		c->auth_handle = auth_request(f, 4, on_scram_reply, c);
+		str_free(&cb);
+	}
+	sasl_free(buf, n);
+}
+
 int cmd_authenticate(struct imap_client *c, const struct imap_command *cmd,
 		     const struct imap_arg *args, size_t nargs, bool uid)
 {
 	if (nargs < 1 || nargs > 2 || args[0].type != IMAP_ARG_ATOM)
 		return -1;
 	const char *mech;
+	enum scram_hash h;
+	bool plus = false, scram = false;
 	if (imap_arg_is_atom(&args[0], "PLAIN"))
 		mech = "PLAIN";
 	else if (imap_arg_is_atom(&args[0], "LOGIN"))
 		mech = "LOGIN";
-	else {
+	else if (args[0].type == IMAP_ARG_ATOM && scram_mech_parse(arg_string(&args[0]), &h, &plus) == 0 &&
+		 (!plus || c->tls)) {
+		scram = true;
+		mech = arg_string(&args[0]);
+	} else {
 		client_tagged(c, cmd->tag, "NO", "Unsupported authentication mechanism");
 		return 0;
 	}
-	if (!plaintext_allowed(c)) {
+	if (!scram && !plaintext_allowed(c)) {
 		client_tagged(c, cmd->tag, "NO", "[PRIVACYREQUIRED] Use STARTTLS first");
 		return 0;
 	}
 	free(c->auth_mech);
 	c->auth_mech = xstrdup(mech);
+	for (char *p = c->auth_mech; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
 	free(c->login_user);
 	c->login_user = NULL;
+	scram_reset(c);
 	const char *ir = NULL;
 	if (nargs == 2) {
 		ir = arg_string(&args[1]);
@@ -291,6 +492,14 @@ int cmd_authenticate(struct imap_client *c, const struct imap_command *cmd,
 	}
 	if (strcmp(mech, "LOGIN") == 0 && ir != NULL) {
 		auth_login_step(c, cmd->tag, ir);
+		return 0;
+	}
+	if (scram) {
+		c->sasl_step = 1;
+		if (ir != NULL)
+			scram_step(c, cmd->tag, ir);
+		else
+			wait_data(c, cmd->tag, "", NULL);
 		return 0;
 	}
 	free(c->wait_tag);
@@ -308,7 +517,10 @@ void cmd_authenticate_continue(struct imap_client *c, const char *line)
 	if (strcmp(line, "*") == 0) {
 		free(c->login_user);
 		c->login_user = NULL;
+		scram_reset(c);
 		client_tagged(c, tag, "BAD", "Authentication cancelled");
+	} else if (c->sasl_step > 0) {
+		scram_step(c, tag, line);
 	} else if (c->auth_mech != NULL && strcmp(c->auth_mech, "LOGIN") == 0) {
 		auth_login_step(c, tag, line);
 	} else {

@@ -63,6 +63,10 @@ static void client_free(struct imap_client *c)
 	free(c->wait_tag);
 	free(c->auth_mech);
 	free(c->login_user);
+	free(c->scram_sid);
+	free(c->scram_cbname);
+	free(c->sasl_user);
+	free(c->sasl_authuser);
 	free(c);
 }
 
@@ -195,7 +199,10 @@ void client_capability(struct imap_client *c, str_t *out)
 			str_append(out, " STARTTLS");
 		if (plain_ok)
 			str_append(out, " AUTH=PLAIN AUTH=LOGIN");
-		else
+		str_append(out, " AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256");
+		if (c->tls)
+			str_append(out, " AUTH=SCRAM-SHA-1-PLUS AUTH=SCRAM-SHA-256-PLUS");
+		if (!plain_ok)
 			str_append(out, " LOGINDISABLED");
 	}
 }

@@ -42,6 +42,10 @@ struct imap_client {
 	char *auth_mech;
 	char *login_user;           /* the name a login in progress tries */
 	unsigned auth_handle;       /* the request to the auth process, while WAIT_AUTH */
+	unsigned sasl_step;         /* SCRAM: 1 client-first, 2 client-final, 3 empty line */
+	char *scram_sid;            /* the auth process's exchange */
+	char *scram_cbname;         /* channel binding type the client chose */
+	char *sasl_user, *sasl_authuser;  /* proven, sent server-final, awaiting the empty line */
 	unsigned bad_commands;      /* in a row */
 	bool closing;               /* flush output, then close */
 	bool flushing;              /* closed; waiting for the socket under TLS to send the rest */
