@@ -149,6 +149,23 @@ static int check_password(struct store *st, const char *user, const char *passwo
 	return ok;
 }
 
+/* Dovecot's master-user form: with separator "*", "bob*admin" logs in as
+ * bob with admin's credentials. Only when no authzid was given. Returns
+ * the target (malloc'd) and points *authcid at the master's name, or
+ * NULL. */
+static char *split_master(const char *authzid, const char **authcid)
+{
+	const char *sep = config_str(server.cfg, "auth_master_user_separator");
+	if (sep == NULL || sep[0] == '\0' || authzid[0] != '\0')
+		return NULL;
+	const char *p = strstr(*authcid, sep);
+	if (p == NULL || p == *authcid || p[strlen(sep)] == '\0')
+		return NULL;
+	char *target = xstrndup(*authcid, (size_t)(p - *authcid));
+	*authcid = p + strlen(sep);
+	return target;
+}
+
 static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
 {
 	const char *id = f[0];
@@ -158,16 +175,19 @@ static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
 		return;
 	}
 	const char *authzid = f[2], *authcid = f[3], *password = f[4];
+	char *target = split_master(authzid, &authcid);
+	if (target != NULL)
+		authzid = target;
 	int ok = check_password(st, authcid, password);
 	if (ok < 0) {
 		const char *r[] = { "ERR" };
 		reply(c, id, r, 1);
-		return;
+		goto out;
 	}
 	if (ok == 0) {
 		const char *r[] = { "FAIL" };
 		reply(c, id, r, 1);
-		return;
+		goto out;
 	}
 	const char *user = authcid;
 	if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0) {
@@ -176,12 +196,14 @@ static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
 			log_info("authorization refused user=%s authuser=%s", authzid, authcid);
 			const char *r[] = { "NOAUTHZ" };
 			reply(c, id, r, 1);
-			return;
+			goto out;
 		}
 		user = authzid;
 	}
 	const char *r[] = { "OK", user, authcid };
 	reply(c, id, r, 3);
+out:
+	free(target);
 }
 
 /* SCRAM exchanges in progress: the keys never leave this process. */
@@ -268,6 +290,15 @@ static void op_scram1(struct store *st, struct conn *c, const char **f, size_t n
 		reply2(c, f[0], "BAD", err);
 		sess_free(x);
 		return;
+	}
+	const char *mu = x->s.user;
+	char *target = split_master(x->s.authzid, &mu);
+	if (target != NULL) {
+		char *master = xstrdup(mu);
+		free(x->s.user);
+		free(x->s.authzid);
+		x->s.user = master;
+		x->s.authzid = target;
 	}
 	if (x->s.cbflag == 'p') {
 		/* the type must be one the worker can give data for */

@@ -45,6 +45,7 @@ static const struct key_def keys[] = {
 	{ "timeout", K_DURATION_M, "30", "Autologout timer after login, in minutes (RFC 3501 asks for at least 30); `s` suffix for seconds." },
 	{ "login_timeout", K_DURATION_S, STR(IMAP_LOGIN_TIMEOUT_DEFAULT_SEC), "Autologout timer before login, in seconds." },
 	{ "proxyservers", K_STR, "", "Space-separated users who may log in as any other user by giving that user as the authorization identity of AUTHENTICATE PLAIN (as admins may)." },
+	{ "auth_master_user_separator", K_STR, "", "Dovecot's master-user login form: with `*`, logging in as `bob*admin` with admin's password gives a session as bob, when admin is in `admins` or `proxyservers`. Empty (the default) turns the form off." },
 	{ "failedloginpause", K_DURATION_S, STR(FAILED_LOGIN_PAUSE_DEFAULT_SEC), "Delay before answering a failed login, in seconds." },
 	{ "imap_max_bad_commands", K_INT, STR(IMAP_MAX_BAD_COMMANDS), "Bad commands in a row after which the server says BYE and closes the connection." },
 	{ "autocreate_quota", K_INT, "-1", "When 0 or more, a user's INBOX is created on first login; the value is its storage quota in KiB (0: no limit). -1 turns autocreation off." },

@@ -269,6 +269,8 @@ def test_scram_plus_tls_server_end_point(imaps, tls13):
     assert "AUTH=SCRAM-SHA-256-PLUS" in r.greeting and "AUTH=PLAIN" in r.greeting
     assert scram_login(r, "SCRAM-SHA-256-PLUS", "bob", "bobpw",
                        cb=("tls-server-end-point", r.end_point())).startswith("a OK")
+    want = "TLSv1.3" if tls13 else "TLSv1.2"
+    assert f"mech=SCRAM-SHA-256-PLUS tls=yes tls_version={want}" in imaps.log_text()
 
 
 def test_scram_plus_binding_mismatch(imaps):

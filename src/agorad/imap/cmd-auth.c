@@ -98,8 +98,11 @@ static void login_failed(struct imap_client *c, const char *tag, const char *use
  * who proved it (different for a master user or proxy). */
 static void login_succeeded(struct imap_client *c, const char *tag, const char *user, const char *authuser)
 {
-	if (strcmp(user, authuser) != 0)
+	if (strcmp(user, authuser) != 0) {
 		log_info("proxy login user=%s authuser=%s addr=%s", user, authuser, c->addr);
+		free(c->authuser);
+		c->authuser = xstrdup(authuser);
+	}
 	if (client_login_done(c, user) < 0) {
 		client_tagged(c, tag, "NO", "[LIMIT] Too many sessions for this user");
 		return;

@@ -55,10 +55,12 @@ static void client_free(struct imap_client *c)
 	imap_framer_deinit(&c->framer);
 	pool_free(&c->cmd_pool);
 	if (c->user != NULL) {
-		log_info("logout user=%s addr=%s", c->user, c->addr);
+		log_info("logout user=%s addr=%s in=%llu out=%llu", c->user, c->addr,
+			 (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
 		namespace_deinit(&c->ns);
 	}
 	free(c->user);
+	free(c->authuser);
 	store_strv_free(c->groups);
 	free(c->wait_tag);
 	free(c->auth_mech);
@@ -275,8 +277,11 @@ int client_login_done(struct imap_client *c, const char *user)
 	imap_framer_deinit(&c->framer);
 	imap_framer_init(&c->framer, IMAP_MAX_LINE);
 	autocreate_inbox(worker->store, server.cfg, user, "login");
-	log_info("login user=%s addr=%s mech=%s tls=%s", user, c->addr,
-		 c->auth_mech != NULL ? c->auth_mech : "LOGIN", c->tls ? "yes" : "no");
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	log_info("login user=%s%s%s addr=%s mech=%s tls=%s%s%s", user,
+		 c->authuser != NULL ? " authuser=" : "", c->authuser != NULL ? c->authuser : "", c->addr,
+		 c->auth_mech != NULL ? c->auth_mech : "LOGIN", c->tls ? "yes" : "no",
+		 ssl != NULL ? " tls_version=" : "", ssl != NULL ? SSL_get_version(ssl) : "");
 	arm_timeout(c);
 	return 0;
 }
@@ -470,8 +475,24 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		close_now(c);
 }
 
+static void count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct imap_client *c = arg;
+	(void)buf;
+	c->bytes_in += info->n_added;
+}
+
+static void count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct imap_client *c = arg;
+	(void)buf;
+	c->bytes_out += info->n_deleted;
+}
+
 static void client_setup_bev(struct imap_client *c)
 {
+	evbuffer_add_cb(bufferevent_get_input(c->bev), count_in, c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), count_out, c);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
@@ -487,6 +508,9 @@ int imap_client_start_tls(struct imap_client *c)
 	 * it must not run as if it came over TLS. */
 	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
 	imap_framer_reset(&c->framer);
+	/* from now on the TLS filter's buffers carry the IMAP stream */
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), count_in, c);
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), count_out, c);
 	struct bufferevent *tls = bufferevent_openssl_filter_new(worker->base, c->bev, ssl,
 								 BUFFEREVENT_SSL_ACCEPTING,
 								 BEV_OPT_CLOSE_ON_FREE);

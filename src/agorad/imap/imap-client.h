@@ -53,8 +53,11 @@ struct imap_client {
 	bool reading_paused;
 	bool condstore;             /* CONDSTORE enabled (by ENABLE or use) */
 
+	uint64_t bytes_in, bytes_out;   /* of the IMAP stream (inside TLS) */
+
 	/* once authenticated */
 	char *user;
+	char *authuser;             /* who proved it, when not `user` (master/proxy login) */
 	bool admin;
 	bool anonymous;             /* logged in as anonymous: only anyone/anonymous rights */
 	char **groups;
