@@ -130,6 +130,80 @@ static bool may_authorize(const char *authcid, const char *authzid)
 	       config_list_has(server.cfg, "proxyservers", authcid);
 }
 
+/* Failed logins per client address and per user, over all workers: each
+ * failure doubles the delay before its answer, up to failedloginpause_max.
+ * A fixed table; when full, the entry failed longest ago makes room. */
+#define FAIL_SLOTS 8192
+struct fail_slot {
+	char key[USER_NAME_MAX + 8];   /* "a:ADDR" or "u:USER" */
+	unsigned count;
+	time_t last;
+};
+static struct fail_slot fails[FAIL_SLOTS];
+
+static struct fail_slot *fail_find(const char *kind, const char *name, bool create, time_t now)
+{
+	char key[sizeof(fails[0].key)];
+	snprintf(key, sizeof(key), "%s:%s", kind, name);
+	unsigned h = 5381;
+	for (const char *p = key; *p != '\0'; p++)
+		h = h * 33 + (unsigned char)*p;
+	struct fail_slot *oldest = NULL;
+	for (unsigned i = 0; i < 16; i++) {
+		struct fail_slot *f = &fails[(h + i) % FAIL_SLOTS];
+		if (f->key[0] != '\0' && now - f->last > FAILED_LOGIN_FORGET_SEC)
+			f->key[0] = '\0';
+		if (strcmp(f->key, key) == 0)
+			return f;
+		if (oldest == NULL || f->key[0] == '\0' || (oldest->key[0] != '\0' && f->last < oldest->last))
+			oldest = f;
+	}
+	if (!create)
+		return NULL;
+	snprintf(oldest->key, sizeof(oldest->key), "%s", key);
+	oldest->count = 0;
+	oldest->last = now;
+	return oldest;
+}
+
+/* Counts a failure; returns the delay before its answer, in ms. */
+static long long login_failure(const char *addr, const char *user)
+{
+	time_t now = time(NULL);
+	long long base = config_seconds(server.cfg, "failedloginpause") * 1000;
+	long long max = config_seconds(server.cfg, "failedloginpause_max") * 1000;
+	pthread_mutex_lock(&lock);
+	struct fail_slot *a = fail_find("a", addr, true, now);
+	struct fail_slot *u = fail_find("u", user, true, now);
+	a->count++;
+	a->last = now;
+	u->count++;
+	u->last = now;
+	unsigned n = a->count > u->count ? a->count : u->count;
+	pthread_mutex_unlock(&lock);
+	long long delay = base;
+	for (unsigned i = 1; i < n && delay < max; i++)
+		delay *= 2;
+	return delay > max ? max : delay;
+}
+
+static void login_success(const char *user)
+{
+	pthread_mutex_lock(&lock);
+	struct fail_slot *u = fail_find("u", user, false, time(NULL));
+	if (u != NULL)
+		u->key[0] = '\0';
+	pthread_mutex_unlock(&lock);
+}
+
+static void reply_fail(struct conn *c, const char *id, const char *addr, const char *user, const char *why)
+{
+	char ms[32];
+	snprintf(ms, sizeof(ms), "%lld", login_failure(addr, user));
+	const char *r[] = { "FAIL", ms, why };
+	reply(c, id, r, 3);
+}
+
 /* 1 right, 0 wrong, -1 internal failure. */
 static int check_password(struct store *st, const char *user, const char *password)
 {
@@ -169,12 +243,12 @@ static char *split_master(const char *authzid, const char **authcid)
 static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
 {
 	const char *id = f[0];
-	if (n != 5) {
+	if (n != 6) {
 		const char *r[] = { "ERR" };
 		reply(c, id, r, 1);
 		return;
 	}
-	const char *authzid = f[2], *authcid = f[3], *password = f[4];
+	const char *authzid = f[2], *authcid = f[3], *password = f[4], *addr = f[5];
 	char *target = split_master(authzid, &authcid);
 	if (target != NULL)
 		authzid = target;
@@ -185,8 +259,7 @@ static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
 		goto out;
 	}
 	if (ok == 0) {
-		const char *r[] = { "FAIL" };
-		reply(c, id, r, 1);
+		reply_fail(c, id, addr, authcid, "invalid credentials");
 		goto out;
 	}
 	const char *user = authcid;
@@ -200,6 +273,7 @@ static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
 		}
 		user = authzid;
 	}
+	login_success(authcid);
 	const char *r[] = { "OK", user, authcid };
 	reply(c, id, r, 3);
 out:
@@ -214,6 +288,7 @@ struct scram_sess {
 	unsigned long long sid;
 	struct conn *conn;      /* only the worker that began it may go on */
 	time_t started;
+	char addr[64];
 	bool fake;              /* unknown user: the exchange always fails */
 	struct scram_server s;
 };
@@ -280,7 +355,7 @@ static void op_scram1(struct store *st, struct conn *c, const char **f, size_t n
 {
 	enum scram_hash h;
 	bool plus;
-	if (n != 5 || scram_mech_parse(f[2], &h, &plus) < 0) {
+	if (n != 6 || scram_mech_parse(f[2], &h, &plus) < 0) {
 		reply1(c, f[0], "ERR");
 		return;
 	}
@@ -352,6 +427,7 @@ static void op_scram1(struct store *st, struct conn *c, const char **f, size_t n
 	RAND_bytes((unsigned char *)&x->sid, sizeof(x->sid));
 	x->conn = c;
 	x->started = time(NULL);
+	snprintf(x->addr, sizeof(x->addr), "%s", f[5]);
 	char sid[32];
 	snprintf(sid, sizeof(sid), "%llx", x->sid);
 	/* once in the table another thread may free it: copy what goes out */
@@ -390,7 +466,7 @@ static void op_scram2(struct store *st, struct conn *c, const char **f, size_t n
 	if (r < 0) {
 		reply2(c, f[0], "BAD", err);
 	} else if (r == 0 || x->fake) {
-		reply2(c, f[0], "FAIL", err != NULL ? err : "invalid proof");
+		reply_fail(c, f[0], x->addr, x->s.user, err != NULL ? err : "invalid proof");
 	} else {
 		const char *authcid = x->s.user, *authzid = x->s.authzid, *user = authcid;
 		if (authzid[0] != '\0' && strcmp(authzid, authcid) != 0) {
@@ -402,6 +478,7 @@ static void op_scram2(struct store *st, struct conn *c, const char **f, size_t n
 			}
 			user = authzid;
 		}
+		login_success(authcid);
 		const char *rr[] = { "OK", user, authcid, str_c(&fin) };
 		reply(c, f[0], rr, 4);
 	}

@@ -10,11 +10,18 @@
  *
  * ID is the worker's decimal request number, echoed back. Operations:
  *
- *   PASS authzid authcid password
+ *   PASS authzid authcid password clientaddr
  *       -> OK user authcid        (user: the identity the session gets)
- *       -> FAIL                   (wrong user or password)
+ *       -> FAIL delay-ms reason   (wrong user or password; answer after
+ *                                  the delay, which grows per address/user)
  *       -> NOAUTHZ                (right password, authzid not allowed)
  *       -> ERR                    (internal failure)
+ *   SCRAM1 mech cbtypes client-first clientaddr
+ *       -> CONT sid server-first cbname   (cbname: the type the client chose)
+ *       -> BAD reason             (malformed; the exchange is over)
+ *   SCRAM2 sid client-final cbdata-base64
+ *       -> OK user authcid server-final | FAIL delay-ms reason | BAD reason | NOAUTHZ
+ *   SCRAMX sid                    (forget an aborted exchange) -> OK
  */
 #ifndef AGORA_AUTH_PROTO_H
 #define AGORA_AUTH_PROTO_H

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,6 +157,12 @@ int main(int argc, char **argv)
 		nworkers = n > 0 ? (unsigned)n : 1;
 	}
 	worker_pids = calloc(nworkers, sizeof(pid_t));
+	server.nworkers = nworkers;
+	void *counts = mmap(NULL, (size_t)nworkers * CONN_BUCKETS * sizeof(unsigned), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED)
+		log_fatal("mmap: %s", strerror(errno));
+	server.conn_counts = counts;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;

@@ -30,9 +30,16 @@ struct server {
 	unsigned nlisteners;
 	SSL_CTX *ssl_ctx;    /* NULL when TLS is not configured */
 	bool plaintext_ok_without_tls; /* allowplaintext or no TLS configured */
+	/* IMAP connections per client address, one row of CONN_BUCKETS per
+	 * worker (each writes only its own; a restarted worker zeroes it), in
+	 * memory shared by all: maxconnections_per_ip counts over all workers. */
+	volatile unsigned *conn_counts;
+	unsigned nworkers;
 	int auth_listen_fd;  /* the auth socket, bound by the master */
 	char *auth_path;     /* its path */
 };
+
+#define CONN_BUCKETS 4096
 
 extern struct server server;
 

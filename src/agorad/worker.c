@@ -106,6 +106,8 @@ void worker_run(unsigned index)
 		exit(1);
 	}
 	close(server.auth_listen_fd);
+	for (unsigned i = 0; i < CONN_BUCKETS; i++)
+		server.conn_counts[index * CONN_BUCKETS + i] = 0;
 	auth_client_init(server.auth_path);
 	w.change_counter = w.store->be->change_counter(w.store);
 	for (unsigned i = 0; i < server.nlisteners; i++) {

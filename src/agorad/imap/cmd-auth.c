@@ -70,11 +70,12 @@ static void finish_delay(evutil_socket_t fd, short what, void *arg)
 
 /* A failed login is answered only after `failedloginpause`, and the
  * connection reads nothing meanwhile, so guessing is slow. */
-static void login_failed(struct imap_client *c, const char *tag, const char *user)
+static void login_failed(struct imap_client *c, const char *tag, const char *user, long long delay_ms)
 {
-	log_info("login failed user=%s addr=%s mech=%s", user != NULL ? user : "?", c->addr,
-		 c->auth_mech != NULL ? c->auth_mech : "?");
-	long long pause = config_seconds(server.cfg, "failedloginpause");
+	long long pause = delay_ms >= 0 ? delay_ms : config_seconds(server.cfg, "failedloginpause") * 1000;
+	/* one line per failure, for fail2ban and the like */
+	log_info("login failed user=%s addr=%s mech=%s delay=%lldms", user != NULL ? user : "?", c->addr,
+		 c->auth_mech != NULL ? c->auth_mech : "?", pause);
 	if (++c->bad_commands >= (unsigned)config_int(server.cfg, "imap_max_bad_commands")) {
 		client_tagged(c, tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 		client_close(c, "Too many failed logins");
@@ -90,7 +91,7 @@ static void login_failed(struct imap_client *c, const char *tag, const char *use
 	bufferevent_disable(c->bev, EV_READ);
 	if (c->delay_ev == NULL)
 		c->delay_ev = evtimer_new(worker->base, finish_delay, c);
-	struct timeval tv = { (time_t)pause, 0 };
+	struct timeval tv = { (time_t)(pause / 1000), (suseconds_t)(pause % 1000) * 1000 };
 	event_add(c->delay_ev, &tv);
 }
 
@@ -132,7 +133,7 @@ static void on_pass_reply(void *ctx, const char *const *f, size_t n)
 		client_tagged(c, tag, "NO", "[AUTHORIZATIONFAILED] Not authorized to log in as that user");
 		c->bad_commands++;
 	} else {
-		login_failed(c, tag, c->login_user);
+		login_failed(c, tag, c->login_user, strcmp(f[0], "FAIL") == 0 && n >= 2 ? atoll(f[1]) : -1);
 	}
 	free(tag);
 	resume_input(c);
@@ -147,15 +148,15 @@ static void check_credentials(struct imap_client *c, const char *tag, const char
 	c->login_user = xstrdup(authcid);
 	if (strlen(authcid) == 0 || strlen(authcid) > USER_NAME_MAX || strlen(authzid) > USER_NAME_MAX ||
 	    strlen(password) > PASSWORD_MAX) {
-		login_failed(c, tag, authcid);
+		login_failed(c, tag, authcid, -1);
 		return;
 	}
 	free(c->wait_tag);
 	c->wait_tag = xstrdup(tag);
 	c->wait = WAIT_AUTH;
 	bufferevent_disable(c->bev, EV_READ);
-	const char *f[] = { "PASS", authzid, authcid, password };
-	c->auth_handle = auth_request(f, 4, on_pass_reply, c);
+	const char *f[] = { "PASS", authzid, authcid, password, c->addr };
+	c->auth_handle = auth_request(f, 5, on_pass_reply, c);
 }
 
 int cmd_login(struct imap_client *c, const struct imap_command *cmd,
@@ -398,7 +399,7 @@ static void on_scram_reply(void *ctx, const char *const *f, size_t n)
 		free(c->scram_sid);
 		c->scram_sid = NULL;
 		scram_reset(c);
-		login_failed(c, tag, c->login_user);
+		login_failed(c, tag, c->login_user, strcmp(f[0], "FAIL") == 0 && n >= 2 ? atoll(f[1]) : -1);
 	}
 	free(tag);
 	resume_input(c);
@@ -438,8 +439,8 @@ static void scram_step(struct imap_client *c, const char *tag, const char *b64)
 		c->login_user = u != NULL ? xstrndup(u + 3, strcspn(u + 3, ",")) : xstrdup("?");
 		str_t types = STR_INIT;
 		cb_types(c, &types);
-		const char *f[] = { "SCRAM1", c->auth_mech, str_c(&types), (const char *)buf };
-		c->auth_handle = auth_request(f, 4, on_scram_reply, c);
+		const char *f[] = { "SCRAM1", c->auth_mech, str_c(&types), (const char *)buf, c->addr };
+		c->auth_handle = auth_request(f, 5, on_scram_reply, c);
 		str_free(&types);
 	} else {
 		str_t cb = STR_INIT;

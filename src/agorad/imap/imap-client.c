@@ -44,6 +44,8 @@ static void client_free(struct imap_client *c)
 		c->next->prev = c->prev;
 	if (c->wait == WAIT_AUTH)
 		auth_request_cancel(c->auth_handle);
+	if (c->ip_bucket > 0)
+		server.conn_counts[worker->index * CONN_BUCKETS + c->ip_bucket - 1]--;
 	if (c->sel != NULL)
 		imap_selected_close(c);
 	if (c->bev != NULL)
@@ -524,6 +526,35 @@ int imap_client_start_tls(struct imap_client *c)
 	return 0;
 }
 
+/* maxconnections_per_ip: false when this address has its fill (the
+ * connection was then answered and closed). */
+static bool ip_admit(struct imap_client *c, int fd, bool implicit_tls)
+{
+	long long max = config_int(server.cfg, "maxconnections_per_ip");
+	if (max <= 0)
+		return true;
+	unsigned h = 5381;
+	for (const char *p = c->addr; *p != '\0'; p++)
+		h = h * 33 + (unsigned char)*p;
+	h %= CONN_BUCKETS;
+	unsigned long long n = 0;
+	for (unsigned w = 0; w < server.nworkers; w++)
+		n += server.conn_counts[w * CONN_BUCKETS + h];
+	if (n >= (unsigned long long)max) {
+		log_info("connection refused addr=%s: %llu connections from this address", c->addr, n);
+		if (!implicit_tls) {
+			static const char bye[] = "* BYE Too many connections from your address\r\n";
+			ssize_t r = write(fd, bye, sizeof(bye) - 1);
+			(void)r;
+		}
+		close(fd);
+		return false;
+	}
+	server.conn_counts[worker->index * CONN_BUCKETS + h]++;
+	c->ip_bucket = h + 1;
+	return true;
+}
+
 void imap_client_create(int fd, bool implicit_tls)
 {
 	struct imap_client *c = xcalloc(1, sizeof(*c));
@@ -538,6 +569,10 @@ void imap_client_create(int fd, bool implicit_tls)
 		else
 			strcpy(c->addr, "local");
 	}
+	if (!ip_admit(c, fd, implicit_tls)) {
+		free(c);
+		return;
+	}
 	if (implicit_tls) {
 		SSL *ssl = SSL_new(server.ssl_ctx);
 		c->bev = bufferevent_openssl_socket_new(worker->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -547,6 +582,8 @@ void imap_client_create(int fd, bool implicit_tls)
 		c->bev = bufferevent_socket_new(worker->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	}
 	if (c->bev == NULL) {
+		if (c->ip_bucket > 0)
+			server.conn_counts[worker->index * CONN_BUCKETS + c->ip_bucket - 1]--;
 		close(fd);
 		free(c);
 		return;

@@ -53,6 +53,7 @@ struct imap_client {
 	bool reading_paused;
 	bool condstore;             /* CONDSTORE enabled (by ENABLE or use) */
 
+	unsigned ip_bucket;         /* counted in server.conn_counts: bucket + 1 */
 	uint64_t bytes_in, bytes_out;   /* of the IMAP stream (inside TLS) */
 
 	/* once authenticated */
