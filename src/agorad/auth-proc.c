@@ -655,6 +655,7 @@ pid_t auth_process_start(int listen_fd)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
 		auth_run(listen_fd);
 		_exit(1);
 	}

@@ -21,6 +21,7 @@
 struct server server;
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 static pid_t *worker_pids;
 static unsigned nworkers;
 static pid_t auth_pid = -1;
@@ -29,6 +30,12 @@ static void on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
 }
 
 static void usage(void)
@@ -168,6 +175,8 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	auth_pid = auth_process_start(server.auth_listen_fd);
 	for (unsigned i = 0; i < nworkers; i++)
@@ -176,6 +185,19 @@ int main(int argc, char **argv)
 
 	while (!stop_requested) {
 		int status;
+		if (reload_requested) {
+			/* Check the new certificate here; only when it loads are the
+			 * workers told to take it (each builds its own context, for
+			 * new connections; existing ones keep theirs). */
+			reload_requested = 0;
+			log_info("SIGHUP: reloading the TLS certificate");
+			if (server.ssl_ctx != NULL && tls_reload(&server) == 0) {
+				for (unsigned i = 0; i < nworkers; i++) {
+					if (worker_pids[i] > 0)
+						kill(worker_pids[i], SIGHUP);
+				}
+			}
+		}
 		pid_t pid = waitpid(-1, &status, 0);
 		if (pid < 0) {
 			if (errno == EINTR)

@@ -47,6 +47,9 @@ extern struct server server;
 int listeners_open(struct server *srv);
 /* tls.c */
 int tls_init(struct server *srv);
+/* SIGHUP: reads certificate, key and settings again into a new context for
+ * new connections; on failure keeps the old one (-1, logged). */
+int tls_reload(struct server *srv);
 /* worker.c */
 void worker_run(unsigned index) __attribute__((noreturn));
 

@@ -75,6 +75,13 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void on_hup(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	if (tls_reload(&server) == 0 && server.ssl_ctx != NULL)
+		log_info("TLS certificate reloaded");
+}
+
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
@@ -119,6 +126,8 @@ void worker_run(unsigned index)
 	struct event *sig_int = evsignal_new(w.base, SIGINT, on_stop, NULL);
 	event_add(sig_term, NULL);
 	event_add(sig_int, NULL);
+	struct event *sig_hup = evsignal_new(w.base, SIGHUP, on_hup, NULL);
+	event_add(sig_hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	poll_ev = evtimer_new(w.base, on_poll, NULL);
 	struct timeval tv = { 0, CHANGE_POLL_MS * 1000 };
