@@ -42,7 +42,8 @@ static int store_scram(struct store *st, const char *name, str_t scram[2])
 static void scram_free(str_t scram[2])
 {
 	for (int i = 0; i < 2; i++) {
-		explicit_bzero(scram[i].data, scram[i].len);
+		if (scram[i].data != NULL)
+			explicit_bzero(scram[i].data, scram[i].len);
 		str_free(&scram[i]);
 	}
 }

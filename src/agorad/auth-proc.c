@@ -120,7 +120,8 @@ static void reply(struct conn *c, const char *id, const char *const *fields, siz
 		str_append_n(&out, fields[i], strlen(fields[i]) + 1);
 	/* A worker that went away makes this fail; nothing to do then. */
 	(void)send(c->fd, out.data, out.len, MSG_NOSIGNAL);
-	explicit_bzero(out.data, out.len);
+	if (out.data != NULL)
+		explicit_bzero(out.data, out.len);
 	str_free(&out);
 }
 
@@ -218,7 +219,8 @@ static int check_password(struct store *st, const char *user, const char *passwo
 		/* Spend the same time for an unknown user. */
 		(void)password_verify(password, DUMMY_HASH);
 	}
-	explicit_bzero(hash.data, hash.len);
+	if (hash.data != NULL)
+		explicit_bzero(hash.data, hash.len);
 	str_free(&hash);
 	return ok;
 }
@@ -416,7 +418,8 @@ static void op_scram1(struct store *st, struct conn *c, const char **f, size_t n
 		RAND_bytes(secret.stored_key, sizeof(secret.stored_key));
 		x->fake = true;
 	}
-	explicit_bzero(text.data, text.len);
+	if (text.data != NULL)
+		explicit_bzero(text.data, text.len);
 	str_free(&text);
 	unsigned char rnd[18];
 	str_t snonce = STR_INIT;
