@@ -4,13 +4,15 @@
 #include "agora/account-name.h"
 #include "agora/password-input.h"
 #include "lib-auth/password.h"
+#include "lib-auth/scram.h"
 #include "lib-storage/store.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* Reads the password from stdin and hashes it into `hash`. */
-static enum cmd_status read_new_hash(str_t *hash)
+/* Reads the password from stdin and hashes it into `hash`, and makes its
+ * SCRAM secrets (SHA-1, SHA-256) into scram[]. */
+static enum cmd_status read_new_hash(str_t *hash, str_t scram[2])
 {
 	str_t pw = STR_INIT, err = STR_INIT;
 	enum cmd_status status = CMD_OK;
@@ -19,10 +21,31 @@ static enum cmd_status read_new_hash(str_t *hash)
 	else if (password_hash(str_c(&pw), hash) < 0) {
 		fprintf(stderr, "agora: cannot hash the password (libcrypt failed)\n");
 		status = CMD_FAILED;
+	} else if (scram_secret_make(SCRAM_SHA1, str_c(&pw), SCRAM_DEFAULT_ITERATIONS, &scram[0]) < 0 ||
+		   scram_secret_make(SCRAM_SHA256, str_c(&pw), SCRAM_DEFAULT_ITERATIONS, &scram[1]) < 0) {
+		fprintf(stderr, "agora: cannot make the SCRAM keys (OpenSSL failed)\n");
+		status = CMD_FAILED;
 	}
 	password_input_free(&pw);
 	str_free(&err);
 	return status;
+}
+
+static int store_scram(struct store *st, const char *name, str_t scram[2])
+{
+	if (st->be->user_set_secret(st, name, scram_hash_name(SCRAM_SHA1), str_c(&scram[0])) < 0 ||
+	    st->be->user_set_secret(st, name, scram_hash_name(SCRAM_SHA256), str_c(&scram[1])) < 0)
+		return -1;
+	return 0;
+}
+
+static void scram_free(str_t scram[2])
+{
+	for (int i = 0; i < 2; i++) {
+		if (scram[i].data != NULL)
+			explicit_bzero(scram[i].data, scram[i].len);
+		str_free(&scram[i]);
+	}
 }
 
 /* Three-way like user_get, with the store's failure already reported. */
@@ -42,6 +65,7 @@ static enum cmd_status cmd_user_add(struct cmd_ctx *ctx, int argc, char **argv)
 	const char *name = argv[0];
 	enum cmd_status status = CMD_OK;
 	str_t err = STR_INIT, hash = STR_INIT;
+	str_t scram[2] = { STR_INIT, STR_INIT };
 
 	if (account_name_check(ctx->cfg, "user", name, &err) < 0) {
 		status = cmd_bad_input("%s", str_c(&err));
@@ -56,9 +80,9 @@ static enum cmd_status cmd_user_add(struct cmd_ctx *ctx, int argc, char **argv)
 		status = cmd_bad_input("user %s already exists", name);
 		goto out;
 	}
-	if ((status = read_new_hash(&hash)) != CMD_OK)
+	if ((status = read_new_hash(&hash, scram)) != CMD_OK)
 		goto out;
-	if (st->be->user_add(st, name, str_c(&hash)) < 0) {
+	if (st->be->user_add(st, name, str_c(&hash)) < 0 || store_scram(st, name, scram) < 0) {
 		status = cmd_store_failed(st);
 		goto out;
 	}
@@ -66,6 +90,7 @@ static enum cmd_status cmd_user_add(struct cmd_ctx *ctx, int argc, char **argv)
 out:
 	str_free(&err);
 	str_free(&hash);
+	scram_free(scram);
 	return status;
 }
 
@@ -75,6 +100,7 @@ static enum cmd_status cmd_user_passwd(struct cmd_ctx *ctx, int argc, char **arg
 	const char *name = argv[0];
 	enum cmd_status status = CMD_OK;
 	str_t hash = STR_INIT;
+	str_t scram[2] = { STR_INIT, STR_INIT };
 
 	int exists = user_exists(st, name, &status);
 	if (exists < 0)
@@ -83,15 +109,16 @@ static enum cmd_status cmd_user_passwd(struct cmd_ctx *ctx, int argc, char **arg
 		status = cmd_bad_input("no user %s", name);
 		goto out;
 	}
-	if ((status = read_new_hash(&hash)) != CMD_OK)
+	if ((status = read_new_hash(&hash, scram)) != CMD_OK)
 		goto out;
-	if (st->be->user_set_hash(st, name, str_c(&hash)) < 0) {
+	if (st->be->user_set_hash(st, name, str_c(&hash)) < 0 || store_scram(st, name, scram) < 0) {
 		status = cmd_store_failed(st);
 		goto out;
 	}
 	printf("password of user %s changed\n", name);
 out:
 	str_free(&hash);
+	scram_free(scram);
 	return status;
 }
 

@@ -1,5 +1,6 @@
 /* agorad: the master process. */
 #include "agorad/server.h"
+#include "agorad/auth-proc.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/str.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,13 +23,21 @@
 struct server server;
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
 static pid_t *worker_pids;
 static unsigned nworkers;
+static pid_t auth_pid = -1;
 
 static void on_stop(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
 }
 
 static void usage(void)
@@ -158,23 +168,66 @@ int main(int argc, char **argv)
 		log_fatal("%s: %s", str_c(&lock), lock_fd < 0 ? strerror(errno) : "agora reconstruct is running");
 	str_free(&lock);
 
+	/* The auth process alone reads password hashes; its socket stays
+	 * with the master so that workers reach a restarted one. */
+	str_t auth_path = STR_INIT;
+	server.auth_listen_fd = auth_socket_open(cfg, &auth_path);
+	if (server.auth_listen_fd < 0)
+		exit(2);
+	server.auth_path = str_steal(&auth_path);
+
 	nworkers = (unsigned)config_int(cfg, "workers");
 	if (nworkers == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		nworkers = n > 0 ? (unsigned)n : 1;
 	}
 	worker_pids = calloc(nworkers, sizeof(pid_t));
+	server.nworkers = nworkers;
+	void *counts = mmap(NULL, (size_t)nworkers * CONN_BUCKETS * sizeof(unsigned), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counts == MAP_FAILED)
+		log_fatal("mmap: %s", strerror(errno));
+	server.conn_counts = counts;
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	auth_pid = auth_process_start(server.auth_listen_fd);
 	for (unsigned i = 0; i < nworkers; i++)
 		worker_pids[i] = start_worker(i);
 	log_info("agorad ready with %u workers", nworkers);
 
 	while (!stop_requested) {
 		int status;
+		if (reload_requested) {
+			/* Check the new certificate here; only when it loads are the
+			 * workers told to take it (each builds its own context, for
+			 * new connections; existing ones keep theirs). */
+			reload_requested = 0;
+			log_info("SIGHUP: reloading the TLS certificate");
+			if (server.ssl_ctx != NULL && tls_reload(&server) == 0) {
+				for (unsigned i = 0; i < nworkers; i++) {
+					if (worker_pids[i] > 0)
+						kill(worker_pids[i], SIGHUP);
+				}
+			}
+		}
 		pid_t pid = waitpid(-1, &status, 0);
 		if (pid < 0) {
 			if (errno == EINTR)
 				continue;
 			sleep(1);
+			continue;
+		}
+		if (pid == auth_pid) {
+			if (WIFSIGNALED(status))
+				log_error("auth process (pid %d) died of signal %d; restarting", pid, WTERMSIG(status));
+			else
+				log_error("auth process (pid %d) exited with %d; restarting", pid, WEXITSTATUS(status));
+			auth_pid = -1;
+			if (!stop_requested) {
+				usleep(100000);
+				auth_pid = auth_process_start(server.auth_listen_fd);
+			}
 			continue;
 		}
 		for (unsigned i = 0; i < nworkers; i++) {
@@ -200,6 +253,12 @@ int main(int argc, char **argv)
 		if (worker_pids[i] > 0)
 			waitpid(worker_pids[i], NULL, 0);
 	}
+	if (auth_pid > 0) {
+		kill(auth_pid, SIGTERM);
+		waitpid(auth_pid, NULL, 0);
+	}
+	unlink(server.auth_path);
+	free(server.auth_path);
 	for (unsigned i = 0; i < server.nlisteners; i++) {
 		if (server.listeners[i].kind == LISTEN_LMTP && server.listeners[i].name[0] == '/')
 			unlink(server.listeners[i].name);

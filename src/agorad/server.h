@@ -30,7 +30,16 @@ struct server {
 	unsigned nlisteners;
 	SSL_CTX *ssl_ctx;    /* NULL when TLS is not configured */
 	bool plaintext_ok_without_tls; /* allowplaintext or no TLS configured */
+	/* IMAP connections per client address, one row of CONN_BUCKETS per
+	 * worker (each writes only its own; a restarted worker zeroes it), in
+	 * memory shared by all: maxconnections_per_ip counts over all workers. */
+	volatile unsigned *conn_counts;
+	unsigned nworkers;
+	int auth_listen_fd;  /* the auth socket, bound by the master */
+	char *auth_path;     /* its path */
 };
+
+#define CONN_BUCKETS 4096
 
 extern struct server server;
 
@@ -38,6 +47,9 @@ extern struct server server;
 int listeners_open(struct server *srv);
 /* tls.c */
 int tls_init(struct server *srv);
+/* SIGHUP: reads certificate, key and settings again into a new context for
+ * new connections; on failure keeps the old one (-1, logged). */
+int tls_reload(struct server *srv);
 /* worker.c */
 void worker_run(unsigned index) __attribute__((noreturn));
 

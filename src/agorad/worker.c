@@ -1,5 +1,6 @@
 #include "agorad/server.h"
 #include "agorad/worker.h"
+#include "agorad/auth-proc.h"
 #include "agorad/imap/imap-client.h"
 #include "agorad/lmtp/lmtp-client.h"
 #include "lib/config.h"
@@ -81,6 +82,13 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void on_hup(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	if (tls_reload(&server) == 0 && server.ssl_ctx != NULL)
+		log_info("TLS certificate reloaded");
+}
+
 static void on_stop(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
@@ -111,6 +119,10 @@ void worker_run(unsigned index)
 		log_error("store: %s", str_c(&err));
 		exit(1);
 	}
+	close(server.auth_listen_fd);
+	for (unsigned i = 0; i < CONN_BUCKETS; i++)
+		server.conn_counts[index * CONN_BUCKETS + i] = 0;
+	auth_client_init(server.auth_path);
 	w.change_counter = w.store->be->change_counter(w.store);
 	for (unsigned i = 0; i < server.nlisteners; i++) {
 		struct event *ev = event_new(w.base, server.listeners[i].fd, EV_READ | EV_PERSIST,
@@ -121,6 +133,8 @@ void worker_run(unsigned index)
 	struct event *sig_int = evsignal_new(w.base, SIGINT, on_stop, NULL);
 	event_add(sig_term, NULL);
 	event_add(sig_int, NULL);
+	struct event *sig_hup = evsignal_new(w.base, SIGHUP, on_hup, NULL);
+	event_add(sig_hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	poll_ev = evtimer_new(w.base, on_poll, NULL);
 	struct timeval tv = { 0, CHANGE_POLL_MS * 1000 };

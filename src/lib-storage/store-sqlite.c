@@ -50,6 +50,8 @@
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, hash TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS user_secrets(name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+	" scheme TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(name, scheme));"
 	"CREATE TABLE IF NOT EXISTS groups(name TEXT PRIMARY KEY);"
 	"CREATE TABLE IF NOT EXISTS group_members(grp TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,"
 	"  member TEXT NOT NULL, PRIMARY KEY(grp, member));"
@@ -363,6 +365,46 @@ static int sq_user_set_hash(struct store *st, const char *name, const char *hash
 	if (sqlite3_changes(s->db) == 0)
 		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
 	return 0;
+}
+
+static int sq_user_set_secret(struct store *st, const char *name, const char *scheme, const char *value)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = sqlite_prep(s, value != NULL ?
+		"INSERT OR REPLACE INTO user_secrets(name, scheme, value) SELECT name, ?, ? FROM users WHERE name = ?" :
+		"DELETE FROM user_secrets WHERE scheme = ? AND ?2 IS NULL AND name = ?3");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, scheme, -1, SQLITE_STATIC);
+	if (value != NULL)
+		sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 2);
+	sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
+	if (sqlite_step_done(s, q, "user secret") < 0)
+		return -1;
+	if (value != NULL && sqlite3_changes(s->db) == 0)
+		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
+	return 0;
+}
+
+static int sq_user_get_secret(struct store *st, const char *name, const char *scheme, str_t *value)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT value FROM user_secrets WHERE name = ? AND scheme = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, scheme, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return sqlite_db_fail(s, "user secret get");
+	str_clear(value);
+	str_append(value, (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	return 1;
 }
 
 static int sq_user_del(struct store *st, const char *name)
@@ -2677,6 +2719,8 @@ const struct store_backend store_sqlite_backend = {
 	.user_del = sq_user_del,
 	.user_rename = sq_user_rename,
 	.user_purge = sq_user_purge,
+	.user_set_secret = sq_user_set_secret,
+	.user_get_secret = sq_user_get_secret,
 	.user_get = sq_user_get,
 	.user_list = sq_user_list,
 	.group_add = sq_group_add,

@@ -164,6 +164,12 @@ struct store_backend {
 	 * appends one line per kind of thing removed to `report`. */
 	int (*user_purge)(struct store *st, const char *name, str_t *report);
 	int (*user_get)(struct store *st, const char *name, str_t *hash); /* three-way */
+	/* Secrets stored beside the password hash, one per scheme
+	 * ("SCRAM-SHA-1", "SCRAM-SHA-256"; lib-auth/scram.h gives the form).
+	 * set: value NULL removes; NOTFOUND when there is no such user.
+	 * get: three-way. Deleting the user deletes them. */
+	int (*user_set_secret)(struct store *st, const char *name, const char *scheme, const char *value);
+	int (*user_get_secret)(struct store *st, const char *name, const char *scheme, str_t *value);
 	int (*user_list)(struct store *st, void (*cb)(const char *name, void *ctx), void *ctx);
 	int (*group_add)(struct store *st, const char *name, const char *const *members);
 	int (*group_del)(struct store *st, const char *name);

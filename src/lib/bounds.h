@@ -46,6 +46,10 @@
 #define KEYWORD_MAX_LEN          100
 /* Seconds of delay before answering a failed login (`failedloginpause`). */
 #define FAILED_LOGIN_PAUSE_DEFAULT_SEC 3
+/* The cap of the growing delay (`failedloginpause_max`). */
+#define FAILED_LOGIN_PAUSE_MAX_DEFAULT_SEC 30
+/* Failures of an address or user are forgotten after this long without one. */
+#define FAILED_LOGIN_FORGET_SEC (15 * 60)
 /* Mailbox metadata (RFC 5464): size of one value, entries per mailbox
  * (shared and private together), length of an entry name. */
 #define METADATA_MAX_SIZE        (64 * 1024)

@@ -33,7 +33,15 @@ def alive(pid):
     return st is not None and st[0] not in ("Z", "X")
 
 
-def children(pid):
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def all_children(pid):
     out = []
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -41,6 +49,11 @@ def children(pid):
             if st is not None and st[1] == pid and st[0] not in ("Z", "X"):
                 out.append(int(d))
     return sorted(out)
+
+
+def children(pid):
+    """The worker processes (the auth process, agorad-auth, is not one)."""
+    return [p for p in all_children(pid) if comm(p) != "agorad-auth"]
 
 
 def wait_workers(s, n=2, seconds=20):
@@ -182,8 +195,8 @@ def check_acknowledged(s, appenders):
 
 
 def kill_server(s):
-    """kill -9 the master and every worker, as a power cut would."""
-    pids = [s.proc.pid] + children(s.proc.pid)
+    """kill -9 the master, every worker and the auth process, as a power cut would."""
+    pids = [s.proc.pid] + all_children(s.proc.pid)
     for p in pids:
         os.kill(p, signal.SIGKILL)
     s.proc.wait(timeout=10)

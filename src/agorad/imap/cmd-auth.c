@@ -1,18 +1,24 @@
-/* STARTTLS, LOGIN, AUTHENTICATE PLAIN (with SASL-IR). */
+/* STARTTLS, LOGIN, AUTHENTICATE PLAIN and LOGIN (with SASL-IR). The
+ * credentials go to the auth process (auth-client.c); the session waits
+ * for its answer without holding up the worker. */
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-client.h"
 #include "agorad/server.h"
+#include "agorad/auth-proc.h"
 #include "agorad/worker.h"
 #include "lib/bounds.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "lib-auth/password.h"
-#include "lib-storage/store.h"
+#include "lib-auth/scram.h"
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/x509.h>
 #include <event2/event.h>
 #include <openssl/evp.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +49,14 @@ static bool plaintext_allowed(struct imap_client *c)
 	return c->tls || server.plaintext_ok_without_tls;
 }
 
+static void resume_input(struct imap_client *c)
+{
+	if (c->wait != WAIT_AUTH && c->wait != WAIT_DELAY && !c->closing) {
+		bufferevent_enable(c->bev, EV_READ);
+		imap_client_process_input(c);
+	}
+}
+
 static void finish_delay(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_client *c = arg;
@@ -51,16 +65,17 @@ static void finish_delay(evutil_socket_t fd, short what, void *arg)
 	free(c->wait_tag);
 	c->wait_tag = NULL;
 	c->wait = WAIT_NONE;
-	bufferevent_enable(c->bev, EV_READ);
-	imap_client_process_input(c);
+	resume_input(c);
 }
 
 /* A failed login is answered only after `failedloginpause`, and the
  * connection reads nothing meanwhile, so guessing is slow. */
-static void login_failed(struct imap_client *c, const char *tag, const char *user)
+static void login_failed(struct imap_client *c, const char *tag, const char *user, long long delay_ms)
 {
-	log_info("login failed user=%s addr=%s", user != NULL ? user : "?", c->addr);
-	long long pause = config_seconds(server.cfg, "failedloginpause");
+	long long pause = delay_ms >= 0 ? delay_ms : config_seconds(server.cfg, "failedloginpause") * 1000;
+	/* one line per failure, for fail2ban and the like */
+	log_info("login failed user=%s addr=%s mech=%s delay=%lldms", user != NULL ? user : "?", c->addr,
+		 c->auth_mech != NULL ? c->auth_mech : "?", pause);
 	if (++c->bad_commands >= (unsigned)config_int(server.cfg, "imap_max_bad_commands")) {
 		client_tagged(c, tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
 		client_close(c, "Too many failed logins");
@@ -76,31 +91,18 @@ static void login_failed(struct imap_client *c, const char *tag, const char *use
 	bufferevent_disable(c->bev, EV_READ);
 	if (c->delay_ev == NULL)
 		c->delay_ev = evtimer_new(worker->base, finish_delay, c);
-	struct timeval tv = { (time_t)pause, 0 };
+	struct timeval tv = { (time_t)(pause / 1000), (suseconds_t)(pause % 1000) * 1000 };
 	event_add(c->delay_ev, &tv);
 }
 
-/* Returns 1 when user/password are right. */
-static int check_password(const char *user, const char *password)
+/* The credentials were right: `user` is who the session is, `authuser`
+ * who proved it (different for a master user or proxy). */
+static void login_succeeded(struct imap_client *c, const char *tag, const char *user, const char *authuser)
 {
-	struct store *st = worker->store;
-	str_t hash = STR_INIT;
-	int r = st->be->user_get(st, user, &hash);
-	int ok = 0;
-	if (r == 1)
-		ok = password_verify(password, str_c(&hash)) == 1;
-	else
-		/* Spend the same time for an unknown user. */
-		(void)password_verify(password, "$y$j9T$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-	str_free(&hash);
-	return ok;
-}
-
-static void do_login(struct imap_client *c, const char *tag, const char *user, const char *password)
-{
-	if (strlen(user) == 0 || strlen(user) > USER_NAME_MAX || check_password(user, password) != 1) {
-		login_failed(c, tag, user);
-		return;
+	if (strcmp(user, authuser) != 0) {
+		log_info("proxy login user=%s authuser=%s addr=%s", user, authuser, c->addr);
+		free(c->authuser);
+		c->authuser = xstrdup(authuser);
 	}
 	if (client_login_done(c, user) < 0) {
 		client_tagged(c, tag, "NO", "[LIMIT] Too many sessions for this user");
@@ -111,6 +113,50 @@ static void do_login(struct imap_client *c, const char *tag, const char *user, c
 	client_capability(c, &caps);
 	client_tagged(c, tag, "OK", "[CAPABILITY %s] Logged in", str_c(&caps));
 	str_free(&caps);
+}
+
+static void on_pass_reply(void *ctx, const char *const *f, size_t n)
+{
+	struct imap_client *c = ctx;
+	char *tag = c->wait_tag;
+	c->wait_tag = NULL;
+	c->wait = WAIT_NONE;
+	c->auth_handle = 0;
+	if (n == 0 || strcmp(f[0], "ERR") == 0) {
+		log_error("login user=%s addr=%s: the auth process is unavailable", c->login_user, c->addr);
+		client_tagged(c, tag, "NO", "[UNAVAILABLE] Authentication is not available now; try again later");
+	} else if (strcmp(f[0], "OK") == 0 && n == 3) {
+		login_succeeded(c, tag, f[1], f[2]);
+	} else if (strcmp(f[0], "NOAUTHZ") == 0) {
+		log_info("login failed user=%s addr=%s mech=%s: not authorized to log in as another user",
+			 c->login_user, c->addr, c->auth_mech != NULL ? c->auth_mech : "?");
+		client_tagged(c, tag, "NO", "[AUTHORIZATIONFAILED] Not authorized to log in as that user");
+		c->bad_commands++;
+	} else {
+		login_failed(c, tag, c->login_user, strcmp(f[0], "FAIL") == 0 && n >= 2 ? atoll(f[1]) : -1);
+	}
+	free(tag);
+	resume_input(c);
+}
+
+/* Hands the credentials to the auth process; the session reads no more
+ * commands until the answer. */
+static void check_credentials(struct imap_client *c, const char *tag, const char *authzid,
+			      const char *authcid, const char *password)
+{
+	free(c->login_user);
+	c->login_user = xstrdup(authcid);
+	if (strlen(authcid) == 0 || strlen(authcid) > USER_NAME_MAX || strlen(authzid) > USER_NAME_MAX ||
+	    strlen(password) > PASSWORD_MAX) {
+		login_failed(c, tag, authcid, -1);
+		return;
+	}
+	free(c->wait_tag);
+	c->wait_tag = xstrdup(tag);
+	c->wait = WAIT_AUTH;
+	bufferevent_disable(c->bev, EV_READ);
+	const char *f[] = { "PASS", authzid, authcid, password, c->addr };
+	c->auth_handle = auth_request(f, 5, on_pass_reply, c);
 }
 
 int cmd_login(struct imap_client *c, const struct imap_command *cmd,
@@ -129,12 +175,13 @@ int cmd_login(struct imap_client *c, const struct imap_command *cmd,
 		return 0;
 	free(c->auth_mech);
 	c->auth_mech = xstrdup("LOGIN");
-	do_login(c, cmd->tag, user, pass);
+	check_credentials(c, cmd->tag, "", user, pass);
 	return 0;
 }
 
-/* PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd. */
-static void auth_plain(struct imap_client *c, const char *tag, const char *b64)
+/* Decodes base64 SASL data ("=" is empty); NULL when it is not base64. The
+ * result is NUL-terminated; its length goes to len_r. */
+static unsigned char *sasl_decode(const char *b64, size_t *len_r)
 {
 	size_t len = strlen(b64);
 	if (strcmp(b64, "=") == 0)
@@ -142,43 +189,270 @@ static void auth_plain(struct imap_client *c, const char *tag, const char *b64)
 	unsigned char *buf = xmalloc(len + 4);
 	int n = 0;
 	if (len > 0) {
-		if (len % 4 != 0) {
+		if (len % 4 != 0 || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len) {
 			free(buf);
-			client_tagged(c, tag, "BAD", "Invalid base64 data");
-			return;
+			return NULL;
 		}
 		n = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len);
 		if (n < 0) {
 			free(buf);
-			client_tagged(c, tag, "BAD", "Invalid base64 data");
-			return;
+			return NULL;
 		}
 		if (len >= 1 && b64[len - 1] == '=')
 			n--;
 		if (len >= 2 && b64[len - 2] == '=')
 			n--;
 	}
-	const char *authz = (const char *)buf;
-	const char *nul1 = memchr(buf, '\0', (size_t)n);
-	const char *nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', (size_t)n - (size_t)(nul1 + 1 - (char *)buf)) : NULL;
-	if (nul1 == NULL || nul2 == NULL) {
+	buf[n] = '\0';
+	*len_r = (size_t)n;
+	return buf;
+}
+
+static void sasl_free(unsigned char *buf, size_t len)
+{
+	if (buf != NULL) {
+		explicit_bzero(buf, len);
 		free(buf);
+	}
+}
+
+/* PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd. */
+static void auth_plain(struct imap_client *c, const char *tag, const char *b64)
+{
+	size_t n;
+	unsigned char *buf = sasl_decode(b64, &n);
+	if (buf == NULL) {
+		client_tagged(c, tag, "BAD", "Invalid base64 data");
+		return;
+	}
+	const char *authz = (const char *)buf;
+	const char *nul1 = memchr(buf, '\0', n);
+	const char *nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', n - (size_t)(nul1 + 1 - (char *)buf)) : NULL;
+	if (nul1 == NULL || nul2 == NULL) {
+		sasl_free(buf, n);
 		client_tagged(c, tag, "BAD", "Malformed PLAIN data");
 		return;
 	}
-	char *user = xstrndup(nul1 + 1, (size_t)(nul2 - nul1 - 1));
-	char *pass = xstrndup(nul2 + 1, (size_t)((char *)buf + n - nul2 - 1));
-	if (nul1 != authz && strcmp(authz, user) != 0) {
-		/* Logging in as someone else is for master users (not here yet). */
-		login_failed(c, tag, user);
-	} else {
-		do_login(c, tag, user, pass);
+	/* nul2 + 1 up to buf[n] (a NUL) is the password; a NUL inside it
+	 * cuts it, and no stored password contains one. */
+	check_credentials(c, tag, authz, nul1 + 1, nul2 + 1);
+	sasl_free(buf, n);
+}
+
+/* The LOGIN mechanism (draft-murchison-sasl-login): the user name, then
+ * the password, each asked for with a continuation. */
+static void auth_login_step(struct imap_client *c, const char *tag, const char *b64)
+{
+	size_t n;
+	unsigned char *buf = sasl_decode(b64, &n);
+	if (buf == NULL || memchr(buf, '\0', n) != NULL) {
+		sasl_free(buf, n);
+		free(c->login_user);
+		c->login_user = NULL;
+		client_tagged(c, tag, "BAD", "Invalid base64 data");
+		return;
 	}
-	explicit_bzero(buf, len + 4);
-	explicit_bzero(pass, strlen(pass));
-	free(buf);
+	if (c->login_user == NULL) {
+		c->login_user = (char *)buf;
+		free(c->wait_tag);
+		c->wait_tag = xstrdup(tag);
+		c->wait = WAIT_AUTH_DATA;
+		client_send(c, "+ UGFzc3dvcmQ6");   /* "Password:" */
+		return;
+	}
+	char *user = c->login_user;
+	c->login_user = NULL;
+	check_credentials(c, tag, "", user, (const char *)buf);
 	free(user);
-	free(pass);
+	sasl_free(buf, n);
+}
+
+/* SCRAM: the exchange itself runs in the auth process (SCRAM1/SCRAM2);
+ * the worker frames it and gives the channel binding data of its TLS
+ * connection. */
+
+static void scram_reset(struct imap_client *c)
+{
+	if (c->scram_sid != NULL) {
+		/* let the auth process forget it; the answer does not matter */
+		const char *f[] = { "SCRAMX", c->scram_sid };
+		(void)auth_request(f, 2, NULL, NULL);
+	}
+	free(c->scram_sid);
+	c->scram_sid = NULL;
+	free(c->scram_cbname);
+	c->scram_cbname = NULL;
+	free(c->sasl_user);
+	c->sasl_user = NULL;
+	free(c->sasl_authuser);
+	c->sasl_authuser = NULL;
+	c->sasl_step = 0;
+}
+
+/* Channel binding types this connection can give data for. */
+static void cb_types(struct imap_client *c, str_t *out)
+{
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	if (ssl == NULL)
+		return;
+	/* RFC 9266: tls-exporter only where the exporter is unique to the
+	 * connection (TLS 1.3, or 1.2 with extended master secret). */
+	if (SSL_version(ssl) >= TLS1_3_VERSION || SSL_get_extms_support(ssl) == 1)
+		str_append(out, "tls-exporter ");
+	if (SSL_get_certificate(ssl) != NULL)
+		str_append(out, "tls-server-end-point");
+}
+
+static int cb_data(struct imap_client *c, const char *name, str_t *out)
+{
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	unsigned char buf[EVP_MAX_MD_SIZE];
+	if (ssl == NULL)
+		return -1;
+	if (strcmp(name, "tls-exporter") == 0) {
+		if (SSL_export_keying_material(ssl, buf, 32, "EXPORTER-Channel-Binding", 24, NULL, 0, 0) != 1)
+			return -1;
+		scram_b64_encode(buf, 32, out);
+		return 0;
+	}
+	if (strcmp(name, "tls-server-end-point") == 0) {
+		/* RFC 5929 4.1: the certificate's signature hash, SHA-256 for MD5 and SHA-1 */
+		X509 *cert = SSL_get_certificate(ssl);
+		int md_nid = NID_undef;
+		if (cert == NULL || !OBJ_find_sigid_algs(X509_get_signature_nid(cert), &md_nid, NULL))
+			return -1;
+		const EVP_MD *md = md_nid == NID_md5 || md_nid == NID_sha1 || md_nid == NID_undef ?
+				   EVP_sha256() : EVP_get_digestbynid(md_nid);
+		unsigned len = 0;
+		if (md == NULL || X509_digest(cert, md, buf, &len) != 1)
+			return -1;
+		scram_b64_encode(buf, len, out);
+		return 0;
+	}
+	return -1;
+}
+
+static void scram_bad(struct imap_client *c, const char *tag, const char *why)
+{
+	log_info("login failed user=%s addr=%s mech=%s: %s", c->login_user != NULL ? c->login_user : "?",
+		 c->addr, c->auth_mech, why);
+	scram_reset(c);
+	client_tagged(c, tag, "BAD", "[AUTHENTICATIONFAILED] %s", why);
+	c->bad_commands++;
+}
+
+static void wait_data(struct imap_client *c, const char *tag, const char *b64_or_null, const str_t *raw)
+{
+	free(c->wait_tag);
+	c->wait_tag = xstrdup(tag);
+	c->wait = WAIT_AUTH_DATA;
+	if (raw != NULL) {
+		str_t b = STR_INIT;
+		scram_b64_encode((const unsigned char *)raw->data, raw->len, &b);
+		client_send(c, "+ %s", str_c(&b));
+		str_free(&b);
+	} else {
+		client_send(c, "+ %s", b64_or_null != NULL ? b64_or_null : "");
+	}
+}
+
+static void on_scram_reply(void *ctx, const char *const *f, size_t n)
+{
+	struct imap_client *c = ctx;
+	char *tag = c->wait_tag;
+	c->wait_tag = NULL;
+	c->wait = WAIT_NONE;
+	c->auth_handle = 0;
+	if (n == 0 || strcmp(f[0], "ERR") == 0) {
+		log_error("login addr=%s: the auth process is unavailable", c->addr);
+		scram_reset(c);
+		client_tagged(c, tag, "NO", "[UNAVAILABLE] Authentication is not available now; try again later");
+	} else if (strcmp(f[0], "BAD") == 0 && n == 2) {
+		free(c->scram_sid);
+		c->scram_sid = NULL;   /* the auth process has forgotten it */
+		scram_bad(c, tag, f[1]);
+	} else if (strcmp(f[0], "CONT") == 0 && n == 4 && c->sasl_step == 1) {
+		c->scram_sid = xstrdup(f[1]);
+		c->scram_cbname = xstrdup(f[3]);
+		c->sasl_step = 2;
+		str_t sf = STR_INIT;
+		str_append(&sf, f[2]);
+		wait_data(c, tag, NULL, &sf);
+		str_free(&sf);
+	} else if (strcmp(f[0], "OK") == 0 && n == 4 && c->sasl_step == 2) {
+		free(c->scram_sid);
+		c->scram_sid = NULL;
+		c->sasl_user = xstrdup(f[1]);
+		c->sasl_authuser = xstrdup(f[2]);
+		c->sasl_step = 3;
+		str_t sf = STR_INIT;
+		str_append(&sf, f[3]);
+		wait_data(c, tag, NULL, &sf);
+		str_free(&sf);
+	} else if (strcmp(f[0], "NOAUTHZ") == 0) {
+		free(c->scram_sid);
+		c->scram_sid = NULL;
+		scram_reset(c);
+		log_info("login failed user=%s addr=%s mech=%s: not authorized to log in as another user",
+			 c->login_user, c->addr, c->auth_mech);
+		client_tagged(c, tag, "NO", "[AUTHORIZATIONFAILED] Not authorized to log in as that user");
+		c->bad_commands++;
+	} else {
+		free(c->scram_sid);
+		c->scram_sid = NULL;
+		scram_reset(c);
+		login_failed(c, tag, c->login_user, strcmp(f[0], "FAIL") == 0 && n >= 2 ? atoll(f[1]) : -1);
+	}
+	free(tag);
+	resume_input(c);
+}
+
+static void scram_step(struct imap_client *c, const char *tag, const char *b64)
+{
+	size_t n;
+	if (c->sasl_step == 3) {
+		/* the client has checked server-final and says so with an empty line */
+		if (strcmp(b64, "") != 0 && strcmp(b64, "=") != 0) {
+			scram_bad(c, tag, "expected an empty response");
+			return;
+		}
+		char *user = c->sasl_user, *authuser = c->sasl_authuser;
+		c->sasl_user = c->sasl_authuser = NULL;
+		scram_reset(c);
+		login_succeeded(c, tag, user, authuser);
+		free(user);
+		free(authuser);
+		return;
+	}
+	unsigned char *buf = sasl_decode(b64, &n);
+	if (buf == NULL || memchr(buf, '\0', n) != NULL || n == 0) {
+		sasl_free(buf, n);
+		scram_bad(c, tag, buf == NULL ? "Invalid base64 data" : "Malformed SCRAM message");
+		return;
+	}
+	free(c->wait_tag);
+	c->wait_tag = xstrdup(tag);
+	c->wait = WAIT_AUTH;
+	bufferevent_disable(c->bev, EV_READ);
+	if (c->sasl_step == 1) {
+		/* remember the user for the log: "n=NAME," after the gs2 header */
+		const char *u = strstr((const char *)buf, ",n=");
+		free(c->login_user);
+		c->login_user = u != NULL ? xstrndup(u + 3, strcspn(u + 3, ",")) : xstrdup("?");
+		str_t types = STR_INIT;
+		cb_types(c, &types);
+		const char *f[] = { "SCRAM1", c->auth_mech, str_c(&types), (const char *)buf, c->addr };
+		c->auth_handle = auth_request(f, 5, on_scram_reply, c);
+		str_free(&types);
+	} else {
+		str_t cb = STR_INIT;
+		if (c->scram_cbname != NULL && c->scram_cbname[0] != '\0' && cb_data(c, c->scram_cbname, &cb) < 0)
+			str_clear(&cb);
+		const char *f[] = { "SCRAM2", c->scram_sid, (const char *)buf, str_c(&cb) };
+		c->auth_handle = auth_request(f, 4, on_scram_reply, c);
+		str_free(&cb);
+	}
+	sasl_free(buf, n);
 }
 
 int cmd_authenticate(struct imap_client *c, const struct imap_command *cmd,
@@ -188,27 +462,58 @@ int cmd_authenticate(struct imap_client *c, const struct imap_command *cmd,
 		return -1;
 	if (imap_arg_is_atom(&args[0], "ANONYMOUS"))
 		return cmd_authenticate_anonymous(c, cmd, args, nargs);
-	if (!imap_arg_is_atom(&args[0], "PLAIN")) {
+	const char *mech;
+	enum scram_hash h;
+	bool plus = false, scram = false;
+	if (imap_arg_is_atom(&args[0], "PLAIN"))
+		mech = "PLAIN";
+	else if (imap_arg_is_atom(&args[0], "LOGIN"))
+		mech = "LOGIN";
+	else if (args[0].type == IMAP_ARG_ATOM && scram_mech_parse(arg_string(&args[0]), &h, &plus) == 0 &&
+		 (!plus || c->tls)) {
+		scram = true;
+		mech = arg_string(&args[0]);
+	} else {
 		client_tagged(c, cmd->tag, "NO", "Unsupported authentication mechanism");
 		return 0;
 	}
-	if (!plaintext_allowed(c)) {
+	if (!scram && !plaintext_allowed(c)) {
 		client_tagged(c, cmd->tag, "NO", "[PRIVACYREQUIRED] Use STARTTLS first");
 		return 0;
 	}
 	free(c->auth_mech);
-	c->auth_mech = xstrdup("PLAIN");
+	c->auth_mech = xstrdup(mech);
+	for (char *p = c->auth_mech; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+	free(c->login_user);
+	c->login_user = NULL;
+	scram_reset(c);
+	const char *ir = NULL;
 	if (nargs == 2) {
-		const char *ir = arg_string(&args[1]);
+		ir = arg_string(&args[1]);
 		if (ir == NULL)
 			return -1;
+	}
+	if (strcmp(mech, "PLAIN") == 0 && ir != NULL) {
 		auth_plain(c, cmd->tag, ir);
+		return 0;
+	}
+	if (strcmp(mech, "LOGIN") == 0 && ir != NULL) {
+		auth_login_step(c, cmd->tag, ir);
+		return 0;
+	}
+	if (scram) {
+		c->sasl_step = 1;
+		if (ir != NULL)
+			scram_step(c, cmd->tag, ir);
+		else
+			wait_data(c, cmd->tag, "", NULL);
 		return 0;
 	}
 	free(c->wait_tag);
 	c->wait_tag = xstrdup(cmd->tag);
 	c->wait = WAIT_AUTH_DATA;
-	client_send(c, "+ ");
+	client_send(c, strcmp(mech, "LOGIN") == 0 ? "+ VXNlcm5hbWU6" : "+ ");   /* "Username:" */
 	return 0;
 }
 
@@ -217,11 +522,22 @@ void cmd_authenticate_continue(struct imap_client *c, const char *line)
 	char *tag = c->wait_tag;
 	c->wait_tag = NULL;
 	c->wait = WAIT_NONE;
-	if (c->auth_mech != NULL && strcmp(c->auth_mech, "ANONYMOUS") == 0)
+	if (c->auth_mech != NULL && strcmp(c->auth_mech, "ANONYMOUS") == 0) {
 		anonymous_continue(c, tag, line);
-	else if (strcmp(line, "*") == 0)
+		free(tag);
+		return;
+	}
+	if (strcmp(line, "*") == 0) {
+		free(c->login_user);
+		c->login_user = NULL;
+		scram_reset(c);
 		client_tagged(c, tag, "BAD", "Authentication cancelled");
-	else
+	} else if (c->sasl_step > 0) {
+		scram_step(c, tag, line);
+	} else if (c->auth_mech != NULL && strcmp(c->auth_mech, "LOGIN") == 0) {
+		auth_login_step(c, tag, line);
+	} else {
 		auth_plain(c, tag, line);
+	}
 	free(tag);
 }

@@ -2,6 +2,7 @@
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-selected.h"
 #include "agorad/server.h"
+#include "agorad/auth-proc.h"
 #include "agorad/worker.h"
 #include "lib-deliver/autocreate.h"
 #include "lib/bounds.h"
@@ -41,6 +42,10 @@ static void client_free(struct imap_client *c)
 		worker->clients = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->wait == WAIT_AUTH)
+		auth_request_cancel(c->auth_handle);
+	if (c->ip_bucket > 0)
+		server.conn_counts[worker->index * CONN_BUCKETS + c->ip_bucket - 1]--;
 	if (c->sel != NULL)
 		imap_selected_close(c);
 	if (c->bev != NULL)
@@ -52,13 +57,20 @@ static void client_free(struct imap_client *c)
 	imap_framer_deinit(&c->framer);
 	pool_free(&c->cmd_pool);
 	if (c->user != NULL) {
-		log_info("logout user=%s addr=%s", c->user, c->addr);
+		log_info("logout user=%s addr=%s in=%llu out=%llu", c->user, c->addr,
+			 (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out);
 		namespace_deinit(&c->ns);
 	}
 	free(c->user);
+	free(c->authuser);
 	store_strv_free(c->groups);
 	free(c->wait_tag);
 	free(c->auth_mech);
+	free(c->login_user);
+	free(c->scram_sid);
+	free(c->scram_cbname);
+	free(c->sasl_user);
+	free(c->sasl_authuser);
 	free(c);
 }
 
@@ -190,8 +202,11 @@ void client_capability(struct imap_client *c, str_t *out)
 		if (server.ssl_ctx != NULL && !c->tls)
 			str_append(out, " STARTTLS");
 		if (plain_ok)
-			str_append(out, " AUTH=PLAIN");
-		else
+			str_append(out, " AUTH=PLAIN AUTH=LOGIN");
+		str_append(out, " AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256");
+		if (c->tls)
+			str_append(out, " AUTH=SCRAM-SHA-1-PLUS AUTH=SCRAM-SHA-256-PLUS");
+		if (!plain_ok)
 			str_append(out, " LOGINDISABLED");
 		if (anonymous_allowed())
 			str_append(out, " AUTH=ANONYMOUS");
@@ -270,8 +285,11 @@ int client_login_done(struct imap_client *c, const char *user)
 	imap_framer_deinit(&c->framer);
 	imap_framer_init(&c->framer, IMAP_MAX_LINE);
 	autocreate_inbox(worker->store, server.cfg, user, "login");
-	log_info("login user=%s addr=%s mech=%s tls=%s", user, c->addr,
-		 c->auth_mech != NULL ? c->auth_mech : "LOGIN", c->tls ? "yes" : "no");
+	SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+	log_info("login user=%s%s%s addr=%s mech=%s tls=%s%s%s", user,
+		 c->authuser != NULL ? " authuser=" : "", c->authuser != NULL ? c->authuser : "", c->addr,
+		 c->auth_mech != NULL ? c->auth_mech : "LOGIN", c->tls ? "yes" : "no",
+		 ssl != NULL ? " tls_version=" : "", ssl != NULL ? SSL_get_version(ssl) : "");
 	arm_timeout(c);
 	return 0;
 }
@@ -364,7 +382,7 @@ static void run_framed_command(struct imap_client *c)
 		/* a BAD already sent by the command */
 		if (++c->bad_commands >= (unsigned)config_int(server.cfg, "imap_max_bad_commands"))
 			client_close(c, "Too many invalid commands");
-	} else if (c->bad_commands == bad_before) {
+	} else if (c->bad_commands == bad_before && c->wait != WAIT_AUTH) {
 		/* A good command ends a run of bad ones, but a failed login
 		 * (which counted itself) does not. */
 		c->bad_commands = 0;
@@ -387,7 +405,7 @@ void imap_client_process_input(struct imap_client *c);
 void imap_client_process_input(struct imap_client *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	while (!c->closing && c->wait != WAIT_DELAY && evbuffer_get_length(in) > 0) {
+	while (!c->closing && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH && evbuffer_get_length(in) > 0) {
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUTPUT_HIGH_WATER) {
 			pause_reading(c, true);
 			return;
@@ -464,7 +482,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		close_now(c);
 		return;
 	}
-	if (c->reading_paused && c->wait != WAIT_DELAY) {
+	if (c->reading_paused && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH) {
 		pause_reading(c, false);
 		imap_client_process_input(c);
 	}
@@ -478,8 +496,24 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		close_now(c);
 }
 
+static void count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct imap_client *c = arg;
+	(void)buf;
+	c->bytes_in += info->n_added;
+}
+
+static void count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct imap_client *c = arg;
+	(void)buf;
+	c->bytes_out += info->n_deleted;
+}
+
 static void client_setup_bev(struct imap_client *c)
 {
+	evbuffer_add_cb(bufferevent_get_input(c->bev), count_in, c);
+	evbuffer_add_cb(bufferevent_get_output(c->bev), count_out, c);
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
@@ -495,6 +529,9 @@ int imap_client_start_tls(struct imap_client *c)
 	 * it must not run as if it came over TLS. */
 	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
 	imap_framer_reset(&c->framer);
+	/* from now on the TLS filter's buffers carry the IMAP stream */
+	evbuffer_remove_cb(bufferevent_get_input(c->bev), count_in, c);
+	evbuffer_remove_cb(bufferevent_get_output(c->bev), count_out, c);
 	struct bufferevent *tls = bufferevent_openssl_filter_new(worker->base, c->bev, ssl,
 								 BUFFEREVENT_SSL_ACCEPTING,
 								 BEV_OPT_CLOSE_ON_FREE);
@@ -506,6 +543,35 @@ int imap_client_start_tls(struct imap_client *c)
 	c->tls = true;
 	client_setup_bev(c);
 	return 0;
+}
+
+/* maxconnections_per_ip: false when this address has its fill (the
+ * connection was then answered and closed). */
+static bool ip_admit(struct imap_client *c, int fd, bool implicit_tls)
+{
+	long long max = config_int(server.cfg, "maxconnections_per_ip");
+	if (max <= 0)
+		return true;
+	unsigned h = 5381;
+	for (const char *p = c->addr; *p != '\0'; p++)
+		h = h * 33 + (unsigned char)*p;
+	h %= CONN_BUCKETS;
+	unsigned long long n = 0;
+	for (unsigned w = 0; w < server.nworkers; w++)
+		n += server.conn_counts[w * CONN_BUCKETS + h];
+	if (n >= (unsigned long long)max) {
+		log_info("connection refused addr=%s: %llu connections from this address", c->addr, n);
+		if (!implicit_tls) {
+			static const char bye[] = "* BYE Too many connections from your address\r\n";
+			ssize_t r = write(fd, bye, sizeof(bye) - 1);
+			(void)r;
+		}
+		close(fd);
+		return false;
+	}
+	server.conn_counts[worker->index * CONN_BUCKETS + h]++;
+	c->ip_bucket = h + 1;
+	return true;
 }
 
 void imap_client_create(int fd, bool implicit_tls)
@@ -522,6 +588,10 @@ void imap_client_create(int fd, bool implicit_tls)
 		else
 			strcpy(c->addr, "local");
 	}
+	if (!ip_admit(c, fd, implicit_tls)) {
+		free(c);
+		return;
+	}
 	if (implicit_tls) {
 		SSL *ssl = SSL_new(server.ssl_ctx);
 		c->bev = bufferevent_openssl_socket_new(worker->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -531,6 +601,8 @@ void imap_client_create(int fd, bool implicit_tls)
 		c->bev = bufferevent_socket_new(worker->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	}
 	if (c->bev == NULL) {
+		if (c->ip_bucket > 0)
+			server.conn_counts[worker->index * CONN_BUCKETS + c->ip_bucket - 1]--;
 		close(fd);
 		free(c);
 		return;

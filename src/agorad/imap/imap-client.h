@@ -23,6 +23,7 @@ enum imap_wait {
 	WAIT_AUTH_DATA,    /* AUTHENTICATE continuation line */
 	WAIT_IDLE_DONE,    /* IDLE until DONE */
 	WAIT_DELAY,        /* failed-login pause */
+	WAIT_AUTH,         /* the auth process checks credentials */
 };
 
 struct imap_client {
@@ -39,6 +40,12 @@ struct imap_client {
 	struct event *delay_ev;
 	char *wait_tag;             /* tag of the command that waits */
 	char *auth_mech;
+	char *login_user;           /* the name a login in progress tries */
+	unsigned auth_handle;       /* the request to the auth process, while WAIT_AUTH */
+	unsigned sasl_step;         /* SCRAM: 1 client-first, 2 client-final, 3 empty line */
+	char *scram_sid;            /* the auth process's exchange */
+	char *scram_cbname;         /* channel binding type the client chose */
+	char *sasl_user, *sasl_authuser;  /* proven, sent server-final, awaiting the empty line */
 	unsigned bad_commands;      /* in a row */
 	bool closing;               /* flush output, then close */
 	bool flushing;              /* closed; waiting for the socket under TLS to send the rest */
@@ -46,8 +53,12 @@ struct imap_client {
 	bool reading_paused;
 	bool condstore;             /* CONDSTORE enabled (by ENABLE or use) */
 
+	unsigned ip_bucket;         /* counted in server.conn_counts: bucket + 1 */
+	uint64_t bytes_in, bytes_out;   /* of the IMAP stream (inside TLS) */
+
 	/* once authenticated */
 	char *user;
+	char *authuser;             /* who proved it, when not `user` (master/proxy login) */
 	bool admin;
 	bool anonymous;             /* logged in as anonymous: only anyone/anonymous rights */
 	char **groups;
