@@ -327,6 +327,10 @@ def test_kill_during_lmtp_deliveries(make_server):
     while sum(len(d.acked) for d in ds) < 30 and time.time() < deadline:
         time.sleep(0.02)
     kill_server(s)
+    # Each deliverer must meet the dead server (its next transaction
+    # fails); `stop` is only the safety net, set after they had the time to.
+    for d in ds:
+        d.join(timeout=30)
     stop.set()
     for d in ds:
         d.join(timeout=30)
