@@ -50,7 +50,9 @@
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
 	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, hash TEXT NOT NULL, created INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS user_secrets(name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+	/* SCRAM keys follow their account through renames and deletes. */
+	"CREATE TABLE IF NOT EXISTS user_secrets(name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE"
+	"  ON UPDATE CASCADE,"
 	" scheme TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(name, scheme));"
 	"CREATE TABLE IF NOT EXISTS groups(name TEXT PRIMARY KEY);"
 	"CREATE TABLE IF NOT EXISTS group_members(grp TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,"
