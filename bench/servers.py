@@ -138,7 +138,7 @@ class Base:
 class Agora(Base):
     name = "agora"
 
-    def __init__(self, tmp, users, workers=2, cheap_users=(), cheap=None):
+    def __init__(self, tmp, users, workers=int(os.environ.get("AGORA_BENCH_WORKERS", "2")), cheap_users=(), cheap=None):
         super().__init__(tmp, list(users) + list(cheap_users))
         self.conf = os.path.join(tmp, "agora.conf")
         settings = {

@@ -1,5 +1,6 @@
 #include "agorad/server.h"
 #include "agorad/worker.h"
+#include "agorad/store-pool.h"
 #include "agorad/auth-proc.h"
 #include "agorad/imap/imap-client.h"
 #include "agorad/lmtp/lmtp-client.h"
@@ -124,6 +125,7 @@ void worker_run(unsigned index)
 		server.conn_counts[index * CONN_BUCKETS + i] = 0;
 	auth_client_init(server.auth_path);
 	w.change_counter = w.store->be->change_counter(w.store);
+	store_pool_init(w.base, server.cfg);
 	for (unsigned i = 0; i < server.nlisteners; i++) {
 		struct event *ev = event_new(w.base, server.listeners[i].fd, EV_READ | EV_PERSIST,
 					     on_accept, &server.listeners[i]);
@@ -141,6 +143,8 @@ void worker_run(unsigned index)
 	event_add(poll_ev, &tv);
 
 	event_base_dispatch(w.base);
+	/* messages being stored are finished before the process goes */
+	store_pool_drain();
 	store_close(&w.store);
 	_exit(0);
 }

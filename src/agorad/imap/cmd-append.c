@@ -4,15 +4,82 @@
 #include "agorad/imap/imap-flags.h"
 #include "agorad/worker.h"
 #include "agorad/server.h"
+#include "agorad/store-pool.h"
 #include "lib-deliver/message-store.h"
 #include "lib-imap/imap-date.h"
 #include "lib-storage/store.h"
+#include "lib/xalloc.h"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define ST (worker->store)
+
+/* The message is written, synced and recorded on a store pool thread (see
+ * store-pool.h) while the worker serves its other sessions; the client's
+ * further commands wait, as they would for any command. */
+struct imap_store_job {
+	struct store_job job;           /* first: the pool hands this back */
+	struct imap_client *client;     /* NULL once the client has gone */
+	char *tag;
+	struct mailbox_info info;
+	char *user;
+	char *data;
+	size_t len;
+	time_t date;
+	int tz;
+	uint32_t flags;
+	char *keywords;
+	uint32_t uid;
+};
+
+static void append_work(struct store *st, struct store_job *job)
+{
+	struct imap_store_job *a = (struct imap_store_job *)job;
+	if (message_store_append(st, &a->info, a->user, a->data, a->len, a->date, a->tz, a->flags,
+				 a->keywords, &a->uid) < 0)
+		store_job_fail(job, st);
+	/* the message is no longer needed: free it on this thread */
+	free(a->data);
+	a->data = NULL;
+}
+
+static void append_done(struct store_job *job)
+{
+	struct imap_store_job *a = (struct imap_store_job *)job;
+	struct imap_client *c = a->client;
+	if (job->result == 0)
+		worker_changed();
+	if (c != NULL) {
+		c->wait = WAIT_NONE;
+		c->store_job = NULL;
+		if (job->result < 0) {
+			client_store_error_code(c, a->tag, job->errcode, str_c(&job->errtext));
+		} else {
+			quota_warn(c, a->info.name);
+			imap_command_ok(c, a->tag, true, "[APPENDUID %u %u] APPEND completed",
+					a->info.uidvalidity, a->uid);
+		}
+		imap_client_resume(c);
+	}
+	mailbox_info_free(&a->info);
+	free(a->tag);
+	free(a->user);
+	free(a->keywords);
+	str_free(&job->errtext);
+	free(a);
+}
+
+void imap_store_job_detach(struct imap_client *c)
+{
+	if (c->store_job != NULL)
+		c->store_job->client = NULL;
+	c->store_job = NULL;
+}
 
 int cmd_append(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
@@ -83,14 +150,24 @@ int cmd_append(struct imap_client *c, const struct imap_command *cmd,
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] An empty message cannot be stored");
 		goto out;
 	}
-	uint32_t new_uid;
-	if (message_store_append(ST, &info, c->user, msg->str, msg->len, date, tz, flags, str_c(&kw), &new_uid) < 0) {
-		client_store_error(c, cmd->tag);
-		goto out;
-	}
-	worker_changed();
-	quota_warn(c, info.name);
-	imap_command_ok(c, cmd->tag, true, "[APPENDUID %u %u] APPEND completed", info.uidvalidity, new_uid);
+	struct imap_store_job *a = xcalloc(1, sizeof(*a));
+	a->job.work = append_work;
+	a->job.done = append_done;
+	a->client = c;
+	a->tag = xstrdup(cmd->tag);
+	a->info = info;                 /* the job owns the lookup now */
+	memset(&info, 0, sizeof(info));
+	a->user = xstrdup(c->user);
+	a->data = xmemdup(msg->str, msg->len);
+	a->len = msg->len;
+	a->date = date;
+	a->tz = tz;
+	a->flags = flags;
+	a->keywords = xstrdup(str_c(&kw));
+	c->wait = WAIT_STORE;
+	c->store_job = a;
+	bufferevent_disable(c->bev, EV_READ);
+	store_pool_submit(&a->job);
 out:
 	mailbox_info_free(&info);
 	str_free(&kw);

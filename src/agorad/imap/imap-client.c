@@ -30,6 +30,7 @@
  * reads what it asked for. */
 #define OUTPUT_HIGH_WATER (1024 * 1024)
 
+void imap_client_process_input(struct imap_client *c);
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
@@ -44,6 +45,8 @@ static void client_free(struct imap_client *c)
 		c->next->prev = c->prev;
 	if (c->wait == WAIT_AUTH)
 		auth_request_cancel(c->auth_handle);
+	if (c->wait == WAIT_STORE)
+		imap_store_job_detach(c);
 	if (c->ip_bucket > 0)
 		server.conn_counts[worker->index * CONN_BUCKETS + c->ip_bucket - 1]--;
 	if (c->sel != NULL)
@@ -125,7 +128,12 @@ void client_tagged(struct imap_client *c, const char *tag, const char *status, c
 void client_store_error(struct imap_client *c, const char *tag)
 {
 	struct store *st = worker->store;
-	switch (st->be->errcode(st)) {
+	client_store_error_code(c, tag, st->be->errcode(st), st->be->error(st));
+}
+
+void client_store_error_code(struct imap_client *c, const char *tag, int code, const char *text)
+{
+	switch (code) {
 	case STORE_ERR_EXISTS:
 		client_tagged(c, tag, "NO", "[ALREADYEXISTS] Mailbox already exists");
 		break;
@@ -136,11 +144,19 @@ void client_store_error(struct imap_client *c, const char *tag)
 		client_tagged(c, tag, "NO", "[OVERQUOTA] Quota exceeded");
 		break;
 	case STORE_ERR_LIMIT:
-		client_tagged(c, tag, "NO", "[LIMIT] %s", st->be->error(st));
+		client_tagged(c, tag, "NO", "[LIMIT] %s", text);
 		break;
 	default:
 		client_tagged(c, tag, "NO", "[SERVERBUG] Internal error; the operation was not done");
 		break;
+	}
+}
+
+void imap_client_resume(struct imap_client *c)
+{
+	if (!CLIENT_INPUT_HELD(c) && !c->closing) {
+		bufferevent_enable(c->bev, EV_READ);
+		imap_client_process_input(c);
 	}
 }
 
@@ -400,12 +416,10 @@ static void run_wait_line(struct imap_client *c)
 	str_free(&line);
 }
 
-void imap_client_process_input(struct imap_client *c);
-
 void imap_client_process_input(struct imap_client *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	while (!c->closing && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH && evbuffer_get_length(in) > 0) {
+	while (!c->closing && !CLIENT_INPUT_HELD(c) && evbuffer_get_length(in) > 0) {
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUTPUT_HIGH_WATER) {
 			pause_reading(c, true);
 			return;
@@ -482,7 +496,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		close_now(c);
 		return;
 	}
-	if (c->reading_paused && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH) {
+	if (c->reading_paused && !CLIENT_INPUT_HELD(c)) {
 		pause_reading(c, false);
 		imap_client_process_input(c);
 	}

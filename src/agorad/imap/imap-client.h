@@ -24,7 +24,13 @@ enum imap_wait {
 	WAIT_IDLE_DONE,    /* IDLE until DONE */
 	WAIT_DELAY,        /* failed-login pause */
 	WAIT_AUTH,         /* the auth process checks credentials */
+	WAIT_STORE,        /* a store pool thread does the command's work */
 };
+
+/* While a command waits for the auth process, a pause or the store pool,
+ * the client's further input stays unread. */
+#define CLIENT_INPUT_HELD(c) \
+	((c)->wait == WAIT_DELAY || (c)->wait == WAIT_AUTH || (c)->wait == WAIT_STORE)
 
 struct imap_client {
 	struct imap_client *prev, *next;
@@ -42,6 +48,7 @@ struct imap_client {
 	char *auth_mech;
 	char *login_user;           /* the name a login in progress tries */
 	unsigned auth_handle;       /* the request to the auth process, while WAIT_AUTH */
+	struct imap_store_job *store_job;  /* while WAIT_STORE */
 	unsigned sasl_step;         /* SCRAM: 1 client-first, 2 client-final, 3 empty line */
 	char *scram_sid;            /* the auth process's exchange */
 	char *scram_cbname;         /* channel binding type the client chose */
@@ -80,6 +87,13 @@ void client_tagged(struct imap_client *c, const char *tag, const char *status, c
 	__attribute__((format(printf, 4, 5)));
 /* The store failed: logs, and answers NO [SERVERBUG] or the fitting code. */
 void client_store_error(struct imap_client *c, const char *tag);
+/* The same answer for an error a store pool job recorded. */
+void client_store_error_code(struct imap_client *c, const char *tag, int code, const char *text);
+/* Reads and runs what the client sent while its command waited. */
+void imap_client_resume(struct imap_client *c);
+/* cmd-append.c: the client goes away while its APPEND is being stored; the
+ * message is stored all the same, and nobody is answered. */
+void imap_store_job_detach(struct imap_client *c);
 
 void client_close(struct imap_client *c, const char *bye);
 /* The rights of the logged-in user on a mailbox (one function, used by
