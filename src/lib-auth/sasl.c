@@ -13,7 +13,12 @@ unsigned char *sasl_decode(const char *b64, size_t *len_r)
 	unsigned char *buf = xmalloc(len + 4);
 	int n = 0;
 	if (len > 0) {
-		if (len % 4 != 0 || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len) {
+		/* '=' only as the padding at the end ("x===", "xx=x" and
+		 * "xx==xx==" are not base64, and EVP_DecodeBlock would make
+		 * bytes of the padding) */
+		size_t chars = strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+		size_t pad = strspn(b64 + chars, "=");
+		if (len % 4 != 0 || chars + pad != len || pad > 2) {
 			free(buf);
 			return NULL;
 		}

@@ -10,6 +10,7 @@
  *           server must accept it and answer with the right signature;
  *   mode 4: the stored secret's text form and SCRAM's own base64.
  * Invariants are checked with abort(): base64 decode(encode(x)) == x,
+ * the SASL decoder and SCRAM's agree on what is base64 and what it says,
  * decoded data of what decoded once decodes the same again, PLAIN's parts
  * lie inside the buffer, a correctly signed exchange succeeds. */
 #include "lib-auth/sasl.h"
@@ -88,6 +89,15 @@ static void mode_plain(const char *b64)
 	if (buf[n] != '\0')
 		abort();
 	check_b64(buf, n);
+	/* what the SASL decoder takes is proper base64: SCRAM's stricter
+	 * decoder reads the same bytes from it */
+	if (strcmp(b64, "=") != 0) {
+		str_t strict = STR_INIT;
+		if (scram_b64_decode(b64, strlen(b64), &strict) < 0 || strict.len != n ||
+		    (n > 0 && memcmp(strict.data, buf, n) != 0))
+			abort();
+		str_free(&strict);
+	}
 	const char *authz, *authc, *pass;
 	if (sasl_plain_split(buf, n, &authz, &authc, &pass) == 0) {
 		const char *end = (const char *)buf + n;
