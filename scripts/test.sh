@@ -14,5 +14,5 @@ meson compile -C build-asan
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 meson test -C build-asan --print-errorlogs
-sh tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+sh tests/fuzz/run.sh "${FUZZ_SECONDS:-15}"
 AGORA_BUILD="$(pwd)/build-asan" /usr/bin/python3 -m pytest -q tests/proto "$@"

@@ -1,5 +1,7 @@
 #include "lib-acl/acl.h"
+#include "lib/bounds.h"
 
+#include <ctype.h>
 #include <string.h>
 
 static acl_rights_t right_of(char c)
@@ -64,29 +66,88 @@ bool acl_next_entry(const char *acl, size_t *pos, str_t *id, acl_rights_t *right
 	return true;
 }
 
-static bool id_matches(const char *id, const struct acl_subject *who)
+void acl_identifier_parse(const char *id, struct acl_identifier *out)
 {
+	out->negative = id[0] == '-';
+	if (out->negative)
+		id++;
+	out->name = id;
 	if (strcmp(id, "anyone") == 0)
+		out->kind = ACL_ID_ANYONE;
+	else if (strcmp(id, "authenticated") == 0)
+		out->kind = ACL_ID_AUTHENTICATED;
+	else if (strcmp(id, "anonymous") == 0)
+		out->kind = ACL_ID_ANONYMOUS;
+	else if (strncmp(id, "group:", 6) == 0) {
+		out->kind = ACL_ID_GROUP;
+		out->name = id + 6;
+	} else if (id[0] == '$') {
+		out->kind = ACL_ID_GROUP;
+		out->name = id + 1;
+	} else {
+		out->kind = ACL_ID_USER;
+	}
+}
+
+void acl_identifier_format(const struct acl_identifier *id, str_t *out)
+{
+	if (id->negative)
+		str_append_c(out, '-');
+	switch (id->kind) {
+	case ACL_ID_ANYONE:
+		str_append(out, "anyone");
+		break;
+	case ACL_ID_AUTHENTICATED:
+		str_append(out, "authenticated");
+		break;
+	case ACL_ID_ANONYMOUS:
+		str_append(out, "anonymous");
+		break;
+	case ACL_ID_GROUP:
+		str_append(out, "group:");
+		str_append(out, id->name);
+		break;
+	case ACL_ID_USER:
+		str_append(out, id->name);
+		break;
+	}
+}
+
+bool acl_identifier_name_valid(const struct acl_identifier *id)
+{
+	if (id->kind != ACL_ID_GROUP && id->kind != ACL_ID_USER)
 		return true;
-	if (strcmp(id, "authenticated") == 0)
+	size_t len = strlen(id->name);
+	if (len == 0 || len > USER_NAME_MAX)
+		return false;
+	for (const char *p = id->name; *p != '\0'; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-' && *p != '@')
+			return false;
+	}
+	return true;
+}
+
+static bool id_matches(const struct acl_identifier *id, const struct acl_subject *who)
+{
+	switch (id->kind) {
+	case ACL_ID_ANYONE:
+		return true;
+	case ACL_ID_AUTHENTICATED:
 		return who->authenticated;
-	if (strcmp(id, "anonymous") == 0)
+	case ACL_ID_ANONYMOUS:
 		return !who->authenticated;
-	const char *group = NULL;
-	if (strncmp(id, "group:", 6) == 0)
-		group = id + 6;
-	else if (id[0] == '$')
-		group = id + 1;
-	if (group != NULL) {
+	case ACL_ID_GROUP:
 		if (who->groups == NULL)
 			return false;
 		for (const char *const *g = who->groups; *g != NULL; g++) {
-			if (strcmp(*g, group) == 0)
+			if (strcmp(*g, id->name) == 0)
 				return true;
 		}
 		return false;
+	case ACL_ID_USER:
+		break;
 	}
-	return who->user != NULL && strcmp(id, who->user) == 0;
+	return who->user != NULL && strcmp(id->name, who->user) == 0;
 }
 
 acl_rights_t acl_rights_eval(const char *acl, const struct acl_subject *who)
@@ -95,12 +156,13 @@ acl_rights_t acl_rights_eval(const char *acl, const struct acl_subject *who)
 	size_t at = 0;
 	str_t id = STR_INIT;
 	while (acl_next_entry(acl, &at, &id, &r)) {
-		const char *name = str_c(&id);
-		if (name[0] == '-') {
-			if (id_matches(name + 1, who))
+		struct acl_identifier ident;
+		acl_identifier_parse(str_c(&id), &ident);
+		if (id_matches(&ident, who)) {
+			if (ident.negative)
 				neg |= r;
-		} else if (id_matches(name, who)) {
-			pos |= r;
+			else
+				pos |= r;
 		}
 	}
 	str_free(&id);

@@ -45,6 +45,31 @@ struct acl_subject {
 	bool authenticated;
 };
 
+/* What an ACL identifier names (RFC 4314 and Cyrus): a leading '-' makes a
+ * negative entry; then "anyone", "authenticated", "anonymous", a group
+ * ("group:NAME" or "$NAME", the same group), or else a user. */
+enum acl_id_kind {
+	ACL_ID_ANYONE,
+	ACL_ID_AUTHENTICATED,
+	ACL_ID_ANONYMOUS,
+	ACL_ID_GROUP,
+	ACL_ID_USER,
+};
+struct acl_identifier {
+	enum acl_id_kind kind;
+	bool negative;
+	const char *name; /* the user or group name, inside the parsed text */
+};
+/* Splits id (any text) into out; only one leading '-' is taken. */
+void acl_identifier_parse(const char *id, struct acl_identifier *out);
+/* The canonical spelling ("$NAME" becomes "group:NAME"), appended to out;
+ * it parses back to the same identifier. */
+void acl_identifier_format(const struct acl_identifier *id, str_t *out);
+/* Whether the name of a user or group identifier is well-formed: 1 to
+ * USER_NAME_MAX bytes of letters, digits, '.', '_', '-' and '@'. The
+ * class identifiers have no name and are always well-formed. */
+bool acl_identifier_name_valid(const struct acl_identifier *id);
+
 /* Rights that `subject` has from the entries of `acl`: the union of the
  * matching positive entries minus the union of the matching negative ones. */
 acl_rights_t acl_rights_eval(const char *acl, const struct acl_subject *subject);

@@ -106,6 +106,32 @@ int main(void)
 	acl_entry_set(str_c(&tmp), "bob", 0, false, &acl);
 	CHECK_STR(str_c(&acl), "");
 
+	/* Identifiers: one leading '-' is negative; "$NAME" is "group:NAME". */
+	struct acl_identifier id;
+	acl_identifier_parse("-$staff", &id);
+	CHECK(id.negative);
+	CHECK_INT(id.kind, ACL_ID_GROUP);
+	CHECK_STR(id.name, "staff");
+	str_clear(&tmp);
+	acl_identifier_format(&id, &tmp);
+	CHECK_STR(str_c(&tmp), "-group:staff");
+	acl_identifier_parse("--bob", &id);
+	CHECK(id.negative);
+	CHECK_INT(id.kind, ACL_ID_USER);
+	CHECK_STR(id.name, "-bob");
+	CHECK(acl_identifier_name_valid(&id));
+	acl_identifier_parse("authenticated", &id);
+	CHECK_INT(id.kind, ACL_ID_AUTHENTICATED);
+	CHECK(!id.negative);
+	CHECK(acl_identifier_name_valid(&id));
+	acl_identifier_parse("group:", &id);
+	CHECK_INT(id.kind, ACL_ID_GROUP);
+	CHECK(!acl_identifier_name_valid(&id));
+	acl_identifier_parse("bob smith", &id);
+	CHECK(!acl_identifier_name_valid(&id));
+	acl_identifier_parse("bob@example.com", &id);
+	CHECK(acl_identifier_name_valid(&id));
+
 	str_free(&acl);
 	str_free(&tmp);
 	return test_summary("acl");

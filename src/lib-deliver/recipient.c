@@ -5,6 +5,7 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "lib-acl/acl.h"
+#include "lib-lmtp/lmtp-parse.h"
 #include "lib-storage/store.h"
 
 #include <ctype.h>
@@ -25,14 +26,9 @@ enum rcpt_result recipient_resolve(struct store *st, const struct config *cfg, c
 {
 	str_clear(mailbox);
 	str_clear(user);
-	const char *at = strrchr(address, '@');
-	size_t llen = at != NULL ? (size_t)(at - address) : strlen(address);
-	if (llen == 0 || llen > USER_NAME_MAX + MAILBOX_NAME_MAX)
+	char *local, *detail;
+	if (lmtp_address_split(address, USER_NAME_MAX + MAILBOX_NAME_MAX, &local, &detail) < 0)
 		return RCPT_BAD_ADDRESS;
-	char *local = xstrndup(address, llen);
-	char *detail = strchr(local, '+');
-	if (detail != NULL)
-		*detail++ = '\0';
 	enum rcpt_result ret = RCPT_UNKNOWN;
 	const char *postuser = config_str(cfg, "postuser");
 	struct mailbox_info info;
@@ -104,5 +100,6 @@ enum rcpt_result recipient_resolve(struct store *st, const struct config *cfg, c
 	}
 out:
 	free(local);
+	free(detail);
 	return ret;
 }

@@ -316,6 +316,13 @@ struct config *config_load(const char *path, str_t *err)
 		str_printf(err, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
+	struct config *cfg = config_read(f, path, err);
+	fclose(f);
+	return cfg;
+}
+
+struct config *config_read(FILE *f, const char *path, str_t *err)
+{
 	struct config *cfg = config_defaults();
 	free(cfg->path);
 	cfg->path = xstrdup(path);
@@ -344,11 +351,9 @@ struct config *config_load(const char *path, str_t *err)
 		str_free(&why);
 	}
 	free(line);
-	fclose(f);
 	return cfg;
 fail:
 	free(line);
-	fclose(f);
 	config_free(&cfg);
 	return NULL;
 }

@@ -7,12 +7,16 @@
 #define AGORA_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include "lib/str.h"
 
 struct config;
 
 /* Returns NULL and sets err to "FILE:LINE: key: problem" on error. */
 struct config *config_load(const char *path, str_t *err);
+/* The same from an open stream (a file image in memory: fmemopen()); path
+ * names it in errors and config_path(). The stream is not closed. */
+struct config *config_read(FILE *f, const char *path, str_t *err);
 /* A configuration with only defaults (used by tests of other modules). */
 struct config *config_defaults(void);
 /* Sets one key as if read from a file; -1 with err on a bad key/value. */

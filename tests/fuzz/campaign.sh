@@ -28,7 +28,9 @@ run_one() {
 	mkdir -p "$DIR/corpus-$t"
 	seeds=""
 	[ -d "tests/fuzz/corpus/$t" ] && seeds="$ROOT/tests/fuzz/corpus/$t"
-	(cd "$DIR" && exec nice -n 19 "$ROOT/build-fuzz/$t" -max_len=65536 -timeout=10 \
+	dict=""
+	[ -f "tests/fuzz/$t.dict" ] && dict="-dict=$ROOT/tests/fuzz/$t.dict"
+	(cd "$DIR" && exec nice -n 19 "$ROOT/build-fuzz/$t" -max_len=65536 -timeout=10 $dict \
 		-print_final_stats=1 "corpus-$t" $seeds >"$t.log" 2>&1) &
 	sub=$!
 	# the subshell execs the fuzzer, so $sub is the fuzzer's pid

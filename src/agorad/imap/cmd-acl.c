@@ -9,7 +9,6 @@
 #include "lib-imap/imap-quote.h"
 #include "lib-storage/store.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,25 +27,18 @@ static void group_cb(const char *name, const char *members, void *ctx)
 		g->found = true;
 }
 
-/* Whether `id` (without a leading '-') can name someone in an ACL. Users
- * need not exist yet (an administrator may share before an account is
- * made), but groups must: a typo in a group name would silently give
- * nothing. */
+/* Whether `id` (a leading '-' makes it negative) can name someone in an
+ * ACL. Users need not exist yet (an administrator may share before an
+ * account is made), but groups must: a typo in a group name would
+ * silently give nothing. */
 static bool identifier_valid(const char *id)
 {
-	if (strcmp(id, "anyone") == 0 || strcmp(id, "authenticated") == 0 || strcmp(id, "anonymous") == 0)
-		return true;
-	const char *group = strncmp(id, "group:", 6) == 0 ? id + 6 : id[0] == '$' ? id + 1 : NULL;
-	const char *name = group != NULL ? group : id;
-	size_t len = strlen(name);
-	if (len == 0 || len > USER_NAME_MAX)
+	struct acl_identifier ident;
+	acl_identifier_parse(id, &ident);
+	if (!acl_identifier_name_valid(&ident))
 		return false;
-	for (const char *p = name; *p != '\0'; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-' && *p != '@')
-			return false;
-	}
-	if (group != NULL) {
-		struct group_find g = { group, false };
+	if (ident.kind == ACL_ID_GROUP) {
+		struct group_find g = { ident.name, false };
 		if (ST->be->group_list(ST, group_cb, &g) < 0)
 			return false;
 		return g.found;
@@ -84,7 +76,6 @@ static void send_mailbox_name(str_t *out, const struct imap_arg *arg)
 static int change_acl(struct imap_client *c, const struct imap_command *cmd, const struct imap_arg *args,
 		      const char *id, const char *rights, bool remove)
 {
-	const char *ident = id[0] == '-' ? id + 1 : id;
 	acl_rights_t r = 0;
 	enum { SET, ADD, DEL } mode = SET;
 	if (!remove) {
@@ -101,7 +92,7 @@ static int change_acl(struct imap_client *c, const struct imap_command *cmd, con
 			return 1;
 		}
 	}
-	if (!identifier_valid(ident)) {
+	if (!identifier_valid(id)) {
 		client_tagged(c, cmd->tag, "NO", "Invalid identifier");
 		return 0;
 	}

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "lib-auth/password.h"
+#include "lib-auth/sasl.h"
 #include "lib-auth/scram.h"
 
 #include <event2/bufferevent.h>
@@ -179,43 +180,6 @@ int cmd_login(struct imap_client *c, const struct imap_command *cmd,
 	return 0;
 }
 
-/* Decodes base64 SASL data ("=" is empty); NULL when it is not base64. The
- * result is NUL-terminated; its length goes to len_r. */
-static unsigned char *sasl_decode(const char *b64, size_t *len_r)
-{
-	size_t len = strlen(b64);
-	if (strcmp(b64, "=") == 0)
-		len = 0;
-	unsigned char *buf = xmalloc(len + 4);
-	int n = 0;
-	if (len > 0) {
-		if (len % 4 != 0 || strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len) {
-			free(buf);
-			return NULL;
-		}
-		n = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len);
-		if (n < 0) {
-			free(buf);
-			return NULL;
-		}
-		if (len >= 1 && b64[len - 1] == '=')
-			n--;
-		if (len >= 2 && b64[len - 2] == '=')
-			n--;
-	}
-	buf[n] = '\0';
-	*len_r = (size_t)n;
-	return buf;
-}
-
-static void sasl_free(unsigned char *buf, size_t len)
-{
-	if (buf != NULL) {
-		explicit_bzero(buf, len);
-		free(buf);
-	}
-}
-
 /* PLAIN (RFC 4616): [authzid] NUL authcid NUL passwd. */
 static void auth_plain(struct imap_client *c, const char *tag, const char *b64)
 {
@@ -225,17 +189,15 @@ static void auth_plain(struct imap_client *c, const char *tag, const char *b64)
 		client_tagged(c, tag, "BAD", "Invalid base64 data");
 		return;
 	}
-	const char *authz = (const char *)buf;
-	const char *nul1 = memchr(buf, '\0', n);
-	const char *nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', n - (size_t)(nul1 + 1 - (char *)buf)) : NULL;
-	if (nul1 == NULL || nul2 == NULL) {
+	const char *authz, *authc, *pass;
+	if (sasl_plain_split(buf, n, &authz, &authc, &pass) < 0) {
 		sasl_free(buf, n);
 		client_tagged(c, tag, "BAD", "Malformed PLAIN data");
 		return;
 	}
-	/* nul2 + 1 up to buf[n] (a NUL) is the password; a NUL inside it
-	 * cuts it, and no stored password contains one. */
-	check_credentials(c, tag, authz, nul1 + 1, nul2 + 1);
+	/* a NUL inside the password cuts it, and no stored password
+	 * contains one */
+	check_credentials(c, tag, authz, authc, pass);
 	sasl_free(buf, n);
 }
 

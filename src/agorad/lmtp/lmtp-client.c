@@ -1,6 +1,7 @@
 #include "agorad/lmtp/lmtp-client.h"
 #include "lib-deliver/recipient.h"
 #include "lib-deliver/message-store.h"
+#include "lib-lmtp/lmtp-parse.h"
 #include "agorad/server.h"
 #include "agorad/worker.h"
 #include "lib/config.h"
@@ -8,8 +9,6 @@
 #include "lib/xalloc.h"
 #include "lib-storage/store.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdint.h>
 #include <openssl/ssl.h>
 #include <event2/buffer.h>
@@ -141,31 +140,6 @@ static void close_after_output(struct lmtp_client *c)
 		free_when_sent(c);
 }
 
-/* "<addr>" with optional parameters after it; returns the address. */
-static char *parse_path(const char *arg, const char **params_r)
-{
-	while (*arg == ' ')
-		arg++;
-	if (*arg != '<')
-		return NULL;
-	const char *end = strchr(arg, '>');
-	if (end == NULL)
-		return NULL;
-	char *addr = xstrndup(arg + 1, (size_t)(end - arg - 1));
-	/* A source route "@a,@b:user@dom" is ignored as RFC 5321 allows. */
-	char *colon = addr[0] == '@' ? strchr(addr, ':') : NULL;
-	if (colon != NULL)
-		memmove(addr, colon + 1, strlen(colon));
-	for (char *p = addr; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == ' ') {
-			free(addr);
-			return NULL;
-		}
-	}
-	*params_r = end + 1;
-	return addr;
-}
-
 /* The message is written and fsynced once; every further recipient's
  * mailbox gets a hard link of that file (a copy only across partitions).
  * Return-Path is always added; Delivered-To only with a single recipient,
@@ -241,7 +215,7 @@ static void deliver(struct lmtp_client *c)
 
 static void handle_data_line(struct lmtp_client *c, const char *line, size_t len)
 {
-	if (len == 3 && memcmp(line, ".\r\n", 3) == 0) {
+	if (lmtp_data_line(&line, &len)) {
 		if (c->data_too_big) {
 			for (size_t i = 0; i < c->nrcpts; i++)
 				reply(c, "552 5.3.4 <%s> Message too big", c->rcpts[i].address);
@@ -250,10 +224,6 @@ static void handle_data_line(struct lmtp_client *c, const char *line, size_t len
 		}
 		reset_transaction(c);
 		return;
-	}
-	if (len >= 1 && line[0] == '.') {
-		line++;
-		len--;
 	}
 	if (c->data_too_big)
 		return;
@@ -285,11 +255,7 @@ static void bdat_chunk_done(struct lmtp_client *c)
 		/* BDAT carries the message as it is: bare LFs become CRLF as
 		 * they do after DATA, so IMAP clients see CRLF lines. */
 		str_t fixed = STR_INIT;
-		for (size_t i = 0; i < c->data.len; i++) {
-			if (c->data.data[i] == '\n' && (i == 0 || c->data.data[i - 1] != '\r'))
-				str_append_c(&fixed, '\r');
-			str_append_c(&fixed, c->data.data[i]);
-		}
+		lmtp_crlf_normalise(c->data.data, c->data.len, &fixed);
 		str_free(&c->data);
 		c->data = fixed;
 		deliver(c);
@@ -317,24 +283,15 @@ static void bdat_take(struct lmtp_client *c, struct evbuffer *in)
 
 static void handle_bdat(struct lmtp_client *c, const char *arg)
 {
-	char *end;
-	if (!isdigit((unsigned char)*arg)) {
+	size_t n;
+	bool last;
+	if (lmtp_parse_bdat(arg, &n, &last) < 0) {
 		/* The chunk's length is unknown: the stream cannot be followed. */
 		reply(c, "501 5.5.4 Syntax: BDAT size [LAST]");
 		close_after_output(c);
 		return;
 	}
-	errno = 0;
-	unsigned long long n = strtoull(arg, &end, 10);
-	while (*end == ' ')
-		end++;
-	bool last = strcasecmp(end, "LAST") == 0;
-	if (errno != 0 || n > SIZE_MAX / 2 || (!last && *end != '\0')) {
-		reply(c, "501 5.5.4 Syntax: BDAT size [LAST]");
-		close_after_output(c);
-		return;
-	}
-	c->bdat_remaining = (size_t)n;
+	c->bdat_remaining = n;
 	c->bdat_last = last;
 	c->bdat_refusal = NULL;
 	if (!c->have_from)
@@ -378,11 +335,7 @@ static int start_tls(struct lmtp_client *c)
 
 static void handle_command(struct lmtp_client *c, char *line)
 {
-	char *arg = strchr(line, ' ');
-	if (arg != NULL)
-		*arg++ = '\0';
-	else
-		arg = line + strlen(line);
+	char *arg = lmtp_command_split(line);
 	if (strcasecmp(line, "LHLO") == 0) {
 		if (*arg == '\0') {
 			reply(c, "501 5.5.4 LHLO needs a host name");
@@ -405,12 +358,13 @@ static void handle_command(struct lmtp_client *c, char *line)
 			reply(c, "503 5.5.1 Send LHLO first");
 		else if (c->have_from)
 			reply(c, "503 5.5.1 Nested MAIL command");
-		else if (strncasecmp(arg, "FROM:", 5) != 0 || (from = parse_path(arg + 5, &params)) == NULL)
+		else if (strncasecmp(arg, "FROM:", 5) != 0 || (from = lmtp_parse_path(arg + 5, &params)) == NULL)
 			reply(c, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		else {
 			/* SIZE=n lets the MTA learn of a refusal before sending. */
-			const char *size = strcasestr(params, "SIZE=");
-			if (size != NULL && strtoll(size + 5, NULL, 10) > config_int(server.cfg, "maxmessagesize")) {
+			struct lmtp_mail_params mp;
+			lmtp_parse_mail_params(params, &mp);
+			if (mp.size > config_int(server.cfg, "maxmessagesize")) {
 				reply(c, "552 5.3.4 Message too big");
 				free(from);
 				return;
@@ -426,7 +380,7 @@ static void handle_command(struct lmtp_client *c, char *line)
 			reply(c, "503 5.5.1 Send MAIL first");
 			return;
 		}
-		if (strncasecmp(arg, "TO:", 3) != 0 || (to = parse_path(arg + 3, &params)) == NULL) {
+		if (strncasecmp(arg, "TO:", 3) != 0 || (to = lmtp_parse_path(arg + 3, &params)) == NULL) {
 			reply(c, "501 5.5.4 Syntax: RCPT TO:<address>");
 			return;
 		}
