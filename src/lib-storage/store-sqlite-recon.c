@@ -14,10 +14,13 @@
  *                       F UID MODSEQ FLAGS [KEYWORDS]   (the row's flags)
  *                       f UID MODSEQ FLAGS [KEYWORDS]   (all but \Seen)
  *                       X UID MODSEQ                    (expunged)
+ *                       C UIDNEXT HIGHESTMODSEQ BYTES   (first line after
+ *                                                        a compaction)
  *                     It is not fsynced: after a machine crash its last lines
  *                     may be missing, and a message it does not name gets a
  *                     new UID (UIDVALIDITY is only changed when a mailbox
- *                     must be rebuilt without any journal).
+ *                     must be rebuilt without any journal). Appended under
+ *                     a flock; compacted (journal_compact) when it grows.
  * Per-user \Seen of other readers, subscriptions, users, groups, quota
  * roots named by no mailbox, and annotations live only in the database. */
 #include "lib-storage/store.h"
