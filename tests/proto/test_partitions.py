@@ -244,7 +244,7 @@ def test_readers_see_every_message_during_moves(p2_server):
         try:
             i = 0
             while not stop.is_set():
-                msg = message(subject=f"new{i}", body=(f"appended {i} " * 30 + "\r\n") * (1 + i % 40))
+                msg = message(subject=f"new{i}", body=(f"appended {i} " * 6 + "\r\n") * (1 + i % 7))
                 typ, data = w.m.append("user.bob", None, None, msg)
                 if typ != "OK":
                     errors.append(f"APPEND: {typ} {data}")
