@@ -774,11 +774,12 @@ static int remove_tree(const char *dir)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+		/* gone meanwhile: an APPEND or COPY removing its early copy */
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			ret = -1;
 	}
 	closedir(d);
-	if (rmdir(dir) < 0)
+	if (rmdir(dir) < 0 && errno != ENOENT)
 		ret = -1;
 	return ret;
 }

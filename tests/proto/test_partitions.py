@@ -187,6 +187,14 @@ def body_of(lines):
     return out
 
 
+def patient(sess):
+    """A session that waits for a move under a loaded machine's slow fsyncs
+    (each file copied across file systems is fsynced) longer than the
+    default 15 s."""
+    sess.m.sock.settimeout(120)
+    return sess
+
+
 def test_readers_see_every_message_during_moves(p2_server):
     """Readers loop FETCH BODY[] (one command for all, and one per message)
     and an appender and a copier add mail while the mailbox moves back and
@@ -209,7 +217,7 @@ def test_readers_see_every_message_during_moves(p2_server):
     rounds = {"all": 0, "one": 0}
 
     def reader_all():
-        r = Session(s, "bob")
+        r = patient(Session(s, "bob"))
         r.ok("EXAMINE INBOX")
         try:
             while not stop.is_set():
@@ -224,7 +232,7 @@ def test_readers_see_every_message_during_moves(p2_server):
             r.logout()
 
     def reader_one():
-        r = Session(s, "bob")
+        r = patient(Session(s, "bob"))
         r.ok("EXAMINE INBOX")
         try:
             while not stop.is_set():
@@ -240,7 +248,7 @@ def test_readers_see_every_message_during_moves(p2_server):
     appended = []
 
     def appender():
-        w = Session(s, "alice")
+        w = patient(Session(s, "alice"))
         try:
             i = 0
             while not stop.is_set():
@@ -258,7 +266,7 @@ def test_readers_see_every_message_during_moves(p2_server):
 
     def copier():
         # COPY out of the moving mailbox and into it
-        w = Session(s, "alice")
+        w = patient(Session(s, "alice"))
         w.append("INBOX", message(subject="alice's"))
         try:
             while not stop.is_set():
@@ -284,7 +292,7 @@ def test_readers_see_every_message_during_moves(p2_server):
     threads = [threading.Thread(target=f) for f in (reader_all, reader_one, appender, copier)]
     for t in threads:
         t.start()
-    a = Session(s, "admin")
+    a = patient(Session(s, "admin"))
     try:
         moves = 0
         # at least five moves, and enough that each reader went round twice
