@@ -19,6 +19,7 @@
  * byte-identical content (compared with the stored file, so no hash needs
  * to be kept in the store). */
 #include "agora/cmd.h"
+#include "lib/bounds.h"
 #include "lib/config.h"
 #include "lib/xalloc.h"
 #include "lib-acl/acl.h"
@@ -278,7 +279,7 @@ static bool is_duplicate(const struct dest *d, const struct message_prepared *p)
 
 /* One message, already with CRLF line ends. */
 static void import_one(struct importer *im, struct dest *d, const str_t *msg, time_t internaldate,
-		       int tz, uint32_t flags)
+		       int tz, uint32_t flags, const char *keywords)
 {
 	struct message_prepared p;
 	message_prepare(&p, msg->data, msg->len);
@@ -290,8 +291,8 @@ static void import_one(struct importer *im, struct dest *d, const str_t *msg, ti
 	str_t tmp = STR_INIT;
 	uint32_t uid;
 	if (message_file_write(im->st, d->info.partition, msg->data, msg->len, &tmp) < 0 ||
-	    message_store_file(im->st, &d->info, im->user, str_c(&tmp), &p, internaldate, tz, flags, NULL,
-			       false, &uid) < 0) {
+	    message_store_file(im->st, &d->info, im->user, str_c(&tmp), &p, internaldate, tz, flags,
+			       keywords != NULL && keywords[0] != '\0' ? keywords : NULL, false, &uid) < 0) {
 		fprintf(stderr, "agora: import into %s: %s\n", d->name, im->st->be->error(im->st));
 		d->failed++;
 		im->failed = true;
@@ -346,6 +347,46 @@ static bool header_is(const char *line, size_t len, const char *name)
 	return len > n && strncasecmp(line, name, n) == 0 && line[n] == ':';
 }
 
+/* Adds keyword `kw` (len bytes) to the space-separated list `out` when it
+ * is a valid IMAP flag keyword (an atom not starting with '\\') and not
+ * there yet; others are skipped. */
+static void keyword_add(str_t *out, const char *kw, size_t len)
+{
+	if (len == 0 || len > KEYWORD_MAX_LEN || kw[0] == '\\')
+		return;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)kw[i];
+		if (c <= ' ' || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return;
+	}
+	const char *list = str_c(out);
+	for (const char *p = list; *p != '\0';) {
+		const char *e = strchr(p, ' ');
+		size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (n == len && strncasecmp(p, kw, len) == 0)
+			return;
+		p += n + (e != NULL ? 1 : 0);
+	}
+	if (out->len > 0)
+		str_append_c(out, ' ');
+	str_append_n(out, kw, len);
+}
+
+/* X-Keywords: words separated by spaces or commas (Dovecot writes spaces,
+ * other writers ", "). */
+static void x_keywords(str_t *out, const char *v, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		size_t start = i;
+		while (i < len && v[i] != ' ' && v[i] != '\t' && v[i] != ',')
+			i++;
+		keyword_add(out, v + start, i - start);
+	}
+}
+
 static uint32_t status_flags(const char *v, size_t len, bool x_status)
 {
 	uint32_t f = 0;
@@ -366,7 +407,8 @@ struct mbox_msg {
 	str_t data;
 	time_t date;
 	uint32_t flags;
-	bool in_header, skipping;
+	str_t keywords;
+	bool in_header, skipping, in_keywords;
 	bool pending_blank;  /* an empty line held back: it may be the separator */
 	bool prev_empty;     /* the last line read was empty */
 };
@@ -380,9 +422,15 @@ static void mbox_line(struct mbox_msg *m, const char *line, size_t len)
 		m->pending_blank = false;
 	}
 	if (m->in_header) {
+		bool was_keywords = m->in_keywords;
+		m->in_keywords = false;
 		if (len == 0) {
 			m->in_header = false;
 			m->skipping = false;
+		} else if (was_keywords && (line[0] == ' ' || line[0] == '\t')) {
+			x_keywords(&m->keywords, line, len);
+			m->in_keywords = true;
+			return;
 		} else if (m->skipping && (line[0] == ' ' || line[0] == '\t')) {
 			return;
 		} else if (header_is(line, len, "Status") || header_is(line, len, "X-Status")) {
@@ -390,6 +438,13 @@ static void mbox_line(struct mbox_msg *m, const char *line, size_t len)
 			size_t skip = x ? 9 : 7;
 			m->flags |= status_flags(line + skip, len - skip, x);
 			m->skipping = true;
+			return;
+		} else if (header_is(line, len, "X-Keywords")) {
+			/* like Status:, the mbox's copy of IMAP state (one line;
+			 * a continuation is read as more keywords) */
+			x_keywords(&m->keywords, line + 11, len - 11);
+			m->skipping = false;
+			m->in_keywords = true;
 			return;
 		} else {
 			m->skipping = false;
@@ -421,10 +476,12 @@ static void mbox_flush(struct importer *im, struct dest *d, struct mbox_msg *m)
 			date = p.has_sentdate ? p.sentdate : time(NULL);
 			message_prepared_free(&p);
 		}
-		import_one(im, d, &m->data, date, 0, m->flags);
+		import_one(im, d, &m->data, date, 0, m->flags, str_c(&m->keywords));
 	}
 	str_clear(&m->data);
+	str_clear(&m->keywords);
 	m->flags = 0;
+	m->in_keywords = false;
 	m->in_header = true;
 	m->skipping = false;
 	m->pending_blank = false;
@@ -456,7 +513,7 @@ static int import_mbox_file(struct importer *im, struct dest *d, const char *pat
 		munmap((void *)data, len);
 		return -1;
 	}
-	struct mbox_msg m = { STR_INIT, -1, 0, true, false, false, false };
+	struct mbox_msg m = { .data = STR_INIT, .date = -1, .keywords = STR_INIT, .in_header = true };
 	bool started = false;
 	size_t start = 0;
 	while (start < len) {
@@ -480,6 +537,7 @@ static int import_mbox_file(struct importer *im, struct dest *d, const char *pat
 	if (started)
 		mbox_flush(im, d, &m);
 	str_free(&m.data);
+	str_free(&m.keywords);
 	munmap((void *)data, len);
 	return 0;
 }
@@ -503,7 +561,50 @@ static char *folder_of_file(const char *path)
 
 /* ------------------------------------------------------------ Maildir */
 
-static uint32_t maildir_flags(const char *name)
+/* Keywords in Maildir, as Dovecot keeps them: a file `dovecot-keywords` in
+ * each folder maps numbers to names, one "N NAME" line each, and the
+ * letter 'a' + N in a file's info part (after the standard flags) gives
+ * that keyword. 26 at most per folder. */
+#define MAILDIR_KEYWORDS_FILE "dovecot-keywords"
+#define MAILDIR_MAX_KEYWORDS 26
+
+struct md_keywords {
+	char *name[MAILDIR_MAX_KEYWORDS];
+};
+
+static void md_keywords_load(struct md_keywords *k, const char *dir)
+{
+	memset(k, 0, sizeof(*k));
+	str_t path = STR_INIT, text = STR_INIT;
+	str_printf(&path, "%s/%s", dir, MAILDIR_KEYWORDS_FILE);
+	if (read_whole(str_c(&path), &text) == 0) {
+		char *save = NULL;
+		for (char *line = strtok_r(text.data, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+			char *end;
+			long n = strtol(line, &end, 10);
+			if (end == line || *end != ' ' || n < 0 || n >= MAILDIR_MAX_KEYWORDS)
+				continue;
+			size_t len = strcspn(end + 1, "\r");
+			str_t one = STR_INIT;
+			keyword_add(&one, end + 1, len);
+			if (one.len > 0 && strchr(str_c(&one), ' ') == NULL) {
+				free(k->name[n]);
+				k->name[n] = str_steal(&one);
+			}
+			str_free(&one);
+		}
+	}
+	str_free(&path);
+	str_free(&text);
+}
+
+static void md_keywords_free(struct md_keywords *k)
+{
+	for (int i = 0; i < MAILDIR_MAX_KEYWORDS; i++)
+		free(k->name[i]);
+}
+
+static uint32_t maildir_flags(const char *name, const struct md_keywords *k, str_t *keywords)
 {
 	const char *info = strstr(name, ":2,");
 	uint32_t f = 0;
@@ -516,7 +617,11 @@ static uint32_t maildir_flags(const char *name)
 		case 'R': f |= MSG_ANSWERED; break;
 		case 'S': f |= MSG_SEEN; break;
 		case 'T': f |= MSG_DELETED; break;
-		default: break;  /* P (passed) and keyword letters have no IMAP flag here */
+		default:
+			/* keyword letters; P (passed) has no IMAP flag */
+			if (*p >= 'a' && *p <= 'z' && k->name[*p - 'a'] != NULL)
+				keyword_add(keywords, k->name[*p - 'a'], strlen(k->name[*p - 'a']));
+			break;
 		}
 	}
 	return f;
@@ -573,8 +678,10 @@ static void import_maildir_messages(struct importer *im, struct dest *d, const c
 	list_sub(dir, "new", &files, &n);
 	if (n > 1)
 		qsort(files, n, sizeof(*files), cmp_mdfile);
+	struct md_keywords kw;
+	md_keywords_load(&kw, dir);
 	for (size_t i = 0; i < n; i++) {
-		str_t file = STR_INIT, raw = STR_INIT, msg = STR_INIT;
+		str_t file = STR_INIT, raw = STR_INIT, msg = STR_INIT, keywords = STR_INIT;
 		str_printf(&file, "%s/%s/%s", dir, files[i].cur ? "cur" : "new", files[i].name);
 		struct stat sb;
 		if (stat(str_c(&file), &sb) < 0 || (S_ISREG(sb.st_mode) && read_whole(str_c(&file), &raw) < 0)) {
@@ -584,15 +691,17 @@ static void import_maildir_messages(struct importer *im, struct dest *d, const c
 		} else if (S_ISREG(sb.st_mode) && raw.len > 0) {
 			crlf_normalise(raw.data, raw.len, &msg);
 			/* Flags only from cur/: new/ holds mail no one has seen. */
-			import_one(im, d, &msg, sb.st_mtime, tz_of(sb.st_mtime),
-				   files[i].cur ? maildir_flags(files[i].name) : 0);
+			uint32_t flags = files[i].cur ? maildir_flags(files[i].name, &kw, &keywords) : 0;
+			import_one(im, d, &msg, sb.st_mtime, tz_of(sb.st_mtime), flags, str_c(&keywords));
 		}
+		str_free(&keywords);
 		str_free(&file);
 		str_free(&raw);
 		str_free(&msg);
 		free(files[i].name);
 	}
 	free(files);
+	md_keywords_free(&kw);
 }
 
 static bool has_maildir(const char *dir)
@@ -843,6 +952,52 @@ static long export_mailbox(struct store *st, const char *user, const struct mail
 	long done = 0;
 	size_t nold = 0;
 	struct old_file *old = old_files(dir, &nold);
+	/* Keywords get letters: those an earlier export gave keep theirs. */
+	struct md_keywords kw;
+	md_keywords_load(&kw, dir);
+	bool kw_changed = false, kw_full = false;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = recs[i].keywords;
+		while (p != NULL && *p != '\0') {
+			size_t len = strcspn(p, " ");
+			int slot = -1, free_slot = -1;
+			for (int j = 0; j < MAILDIR_MAX_KEYWORDS; j++) {
+				if (kw.name[j] == NULL) {
+					if (free_slot < 0)
+						free_slot = j;
+				} else if (strlen(kw.name[j]) == len && strncasecmp(kw.name[j], p, len) == 0) {
+					slot = j;
+				}
+			}
+			if (slot < 0 && free_slot >= 0) {
+				kw.name[free_slot] = xstrndup(p, len);
+				kw_changed = true;
+			} else if (slot < 0 && !kw_full) {
+				fprintf(stderr, "agora: export: %s: more than %d keywords; %.*s and later ones not "
+					"exported\n", info->name, MAILDIR_MAX_KEYWORDS, (int)len, p);
+				kw_full = true;
+			}
+			p += len;
+			while (*p == ' ')
+				p++;
+		}
+	}
+	if (kw_changed) {
+		str_t text = STR_INIT, kpath = STR_INIT, ktmp = STR_INIT;
+		for (int j = 0; j < MAILDIR_MAX_KEYWORDS; j++)
+			if (kw.name[j] != NULL)
+				str_printf(&text, "%d %s\n", j, kw.name[j]);
+		str_printf(&kpath, "%s/%s", dir, MAILDIR_KEYWORDS_FILE);
+		str_printf(&ktmp, "%s/tmp/%s", dir, MAILDIR_KEYWORDS_FILE);
+		if (write_file(str_c(&ktmp), text.data, text.len, time(NULL)) < 0 ||
+		    rename(str_c(&ktmp), str_c(&kpath)) < 0) {
+			fprintf(stderr, "agora: export: %s: %s\n", str_c(&kpath), strerror(errno));
+			unlink(str_c(&ktmp));
+		}
+		str_free(&text);
+		str_free(&kpath);
+		str_free(&ktmp);
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct msg_detail det;
 		if (st->be->msg_detail(st, info, recs[i].uid, &det) != 1)
@@ -862,6 +1017,22 @@ static long export_mailbox(struct store *st, const char *user, const struct mail
 			str_append_c(&final, 'S');
 		if (f & MSG_DELETED)
 			str_append_c(&final, 'T');
+		/* then the keyword letters, in alphabetical order */
+		for (int j = 0; j < MAILDIR_MAX_KEYWORDS; j++) {
+			if (kw.name[j] == NULL || recs[i].keywords == NULL)
+				continue;
+			size_t klen = strlen(kw.name[j]);
+			for (const char *p = recs[i].keywords; *p != '\0';) {
+				size_t len = strcspn(p, " ");
+				if (len == klen && strncasecmp(p, kw.name[j], len) == 0) {
+					str_append_c(&final, (char)('a' + j));
+					break;
+				}
+				p += len;
+				while (*p == ' ')
+					p++;
+			}
+		}
 		int r = read_whole(det.path, &data);
 		if (r == 0)
 			r = write_file(str_c(&tmp), data.data, data.len, det.internaldate);
@@ -892,6 +1063,7 @@ static long export_mailbox(struct store *st, const char *user, const struct mail
 		free(old[i].name);
 	}
 	free(old);
+	md_keywords_free(&kw);
 	msg_rec_free_array(recs, n);
 	return done;
 }

@@ -14,14 +14,18 @@
  *                       F UID MODSEQ FLAGS [KEYWORDS]   (the row's flags)
  *                       f UID MODSEQ FLAGS [KEYWORDS]   (all but \Seen)
  *                       X UID MODSEQ                    (expunged)
+ *                       C UIDNEXT HIGHESTMODSEQ BYTES   (first line after
+ *                                                        a compaction)
  *                     It is not fsynced: after a machine crash its last lines
  *                     may be missing, and a message it does not name gets a
  *                     new UID (UIDVALIDITY is only changed when a mailbox
- *                     must be rebuilt without any journal).
+ *                     must be rebuilt without any journal). Appended under
+ *                     a flock; compacted (journal_compact) when it grows.
  * Per-user \Seen of other readers, subscriptions, users, groups, quota
  * roots named by no mailbox, and annotations live only in the database. */
 #include "lib-storage/store.h"
 #include "lib-storage/store-sqlite-private.h"
+#include "lib/bounds.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,8 +90,15 @@ static int write_file_atomic(const char *dir, const char *name, const str_t *tex
 			ret = -1;
 		if (ret == 0 && rename(str_c(&tmp), str_c(&final)) < 0)
 			ret = -1;
-		if (ret < 0)
+		if (ret < 0) {
 			unlink(str_c(&tmp));
+		} else {
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
 	}
 	if (ret < 0)
 		log_warn("store: writing %s: %s", str_c(&final), strerror(errno));
@@ -153,24 +165,74 @@ void sqlite_journal_add(str_t *jl, uint32_t uid, const char *guid, uint64_t mods
 		   keywords != NULL && keywords[0] != '\0' ? " " : "", keywords != NULL ? keywords : "");
 }
 
+/* The partition mailbox `id` is on as committed now (malloc'd), or a copy
+ * of `fallback` when it has no row (reconstruct's own inserts). */
+static char *journal_partition(struct sqlite_store *s, int64_t id, const char *fallback)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT partition FROM mailboxes WHERE id = ?");
+	char *p = NULL;
+	if (q != NULL) {
+		sqlite3_bind_int64(q, 1, id);
+		if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0) != NULL)
+			p = xstrdup((const char *)sqlite3_column_text(q, 0));
+		sqlite3_reset(q);
+	}
+	return p != NULL ? p : xstrdup(fallback);
+}
+
+static void journal_compact_maybe(struct sqlite_store *s, int64_t id, const char *partition, const char *dir,
+				  const char *path, int fd);
+
 void sqlite_journal_write(struct sqlite_store *s, const struct mailbox_info *mbox, const str_t *jl)
 {
 	if (jl->len == 0)
 		return;
-	str_t path = STR_INIT;
-	sqlite_mailbox_dir(s, mbox->partition, mbox->uniqueid, &path);
-	size_t dirlen = path.len;
-	str_printf(&path, "/%s", MAILBOX_JOURNAL);
-	int fd = open(str_c(&path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd >= 0 && geteuid() == 0) {
-		path.data[dirlen] = '\0';
-		own_like_dir(fd, path.data);
-		path.data[dirlen] = '/';
+	str_t dir = STR_INIT, path = STR_INIT;
+	int fd = -1;
+	char *part = NULL;
+	/* The file is named by the partition the mailbox is on now (a session's
+	 * mailbox_info may predate a move). A compaction or a partition move
+	 * may replace the file between open and lock: the lock counts only on
+	 * the file the name still gives, in the directory the mailbox is still
+	 * in; otherwise open again. */
+	for (int attempt = 0; attempt < 10; attempt++) {
+		free(part);
+		part = journal_partition(s, mbox->id, mbox->partition);
+		str_clear(&dir);
+		sqlite_mailbox_dir(s, part, mbox->uniqueid, &dir);
+		str_clear(&path);
+		str_printf(&path, "%s/%s", str_c(&dir), MAILBOX_JOURNAL);
+		fd = open(str_c(&path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue; /* the directory went: moved meanwhile */
+			break;
+		}
+		struct stat a, b;
+		char *again = NULL;
+		if (flock(fd, LOCK_EX) == 0 && fstat(fd, &a) == 0 && stat(str_c(&path), &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+		    strcmp((again = journal_partition(s, mbox->id, mbox->partition)), part) == 0) {
+			free(again);
+			break;
+		}
+		/* an empty journal this made in a directory the mailbox has left */
+		if (again != NULL && strcmp(again, part) != 0 && fstat(fd, &a) == 0 && a.st_size == 0)
+			unlink(str_c(&path));
+		free(again);
+		close(fd);
+		fd = -1;
 	}
+	if (fd >= 0 && geteuid() == 0)
+		own_like_dir(fd, str_c(&dir));
 	if (fd < 0 || write(fd, jl->data, jl->len) != (ssize_t)jl->len)
-		log_warn("store: %s: %s", str_c(&path), strerror(errno));
+		log_warn("store: %s: %s", str_c(&path), fd < 0 ? strerror(errno) : "short write");
+	else
+		journal_compact_maybe(s, mbox->id, part, str_c(&dir), str_c(&path), fd);
 	if (fd >= 0)
 		close(fd);
+	free(part);
+	str_free(&dir);
 	str_free(&path);
 }
 
@@ -190,6 +252,9 @@ struct jent {
 	uint32_t flags;
 	char *keywords;
 	bool expunged;
+	/* the modseqs of the changes applied: of the flags but \Seen (and the
+	 * keywords), and of \Seen */
+	uint64_t fmodseq, smodseq;
 };
 
 struct journal {
@@ -261,8 +326,25 @@ static void journal_load(struct journal *j, const char *dir)
 	j->present = true;
 	/* Pass 1: the A lines; pass 2: changes applied to them. */
 	for (int pass = 1; pass <= 2; pass++) {
-		if (pass == 2 && j->n > 0)
+		if (pass == 2 && j->n > 0) {
 			sort_n(j->v, j->n, sizeof(*j->v), jent_uid_cmp);
+			/* A UID named twice (its line written after a compaction
+			 * already took it in): the newer state stays. */
+			size_t w = 0;
+			for (size_t i = 0; i < j->n; i++) {
+				if (w > 0 && j->v[w - 1].uid == j->v[i].uid) {
+					if (j->v[i].modseq > j->v[w - 1].modseq) {
+						free(j->v[w - 1].keywords);
+						j->v[w - 1] = j->v[i];
+					} else {
+						free(j->v[i].keywords);
+					}
+					continue;
+				}
+				j->v[w++] = j->v[i];
+			}
+			j->n = w;
+		}
 		char *line = data;
 		while (line < data + len) {
 			char *nl = memchr(line, '\n', (size_t)(data + len - line));
@@ -288,13 +370,23 @@ static void journal_load(struct journal *j, const char *dir)
 				e->idate = idate;
 				e->tz = tz;
 				e->flags = flags;
+				e->fmodseq = e->smodseq = modseq;
 				if (line[kwpos] == ' ' && line[kwpos + 1] != '\0')
 					e->keywords = xstrdup(line + kwpos + 1);
 			} else if (pass == 2 && (line[0] == 'F' || line[0] == 'f') &&
 				   sscanf(line + 1, " %lu %llu %u%n", &uid, &modseq, &flags, &kwpos) == 3) {
+				/* Lines are written after their commits, by several
+				 * processes, and a compacted journal's A lines already
+				 * hold the changes up to their modseq: a change counts
+				 * only when it is newer than what the entry has. */
 				struct jent *e = journal_uid(j, (uint32_t)uid);
-				if (e != NULL) {
-					e->flags = line[0] == 'F' ? flags : (flags & ~(uint32_t)MSG_SEEN) | (e->flags & MSG_SEEN);
+				if (e != NULL && line[0] == 'F' && modseq > e->smodseq) {
+					e->flags = (e->flags & ~(uint32_t)MSG_SEEN) | (flags & MSG_SEEN);
+					e->smodseq = modseq;
+				}
+				if (e != NULL && modseq > e->fmodseq) {
+					e->flags = (flags & ~(uint32_t)MSG_SEEN) | (e->flags & MSG_SEEN);
+					e->fmodseq = modseq;
 					free(e->keywords);
 					e->keywords = NULL;
 					const char *k = line + 1 + kwpos;
@@ -305,6 +397,10 @@ static void journal_load(struct journal *j, const char *dir)
 				struct jent *e = journal_uid(j, (uint32_t)uid);
 				if (e != NULL)
 					e->expunged = true;
+			} else if (pass == 2 && line[0] == 'C' && sscanf(line, "C %lu %llu", &uid, &modseq) == 2) {
+				/* a compaction: the mailbox's uidnext and highestmodseq then */
+				if (uid > 0)
+					uid--;
 			}
 			if (pass == 2) {
 				if (uid > j->max_uid)
@@ -337,6 +433,116 @@ static void journal_free(struct journal *j)
 	free(j->by_guid);
 }
 
+/* Compaction. The journal would grow with every change for as long as the
+ * mailbox lives; once it is JOURNAL_COMPACT_FACTOR times the size of its
+ * last compacted state (and at least JOURNAL_COMPACT_MIN_BYTES), it is
+ * replaced by the mailbox's state now:
+ *   C UIDNEXT HIGHESTMODSEQ BYTES   the mailbox then; BYTES: the lines after
+ *   A ...                           one per message, its flags and keywords
+ *                                   now and the modseq of its last change
+ *   A ... / X UID MODSEQ            an expunged message whose file is still
+ *                                   there (its unlink has not happened yet)
+ * Done by whoever appended the line that crossed the threshold, holding the
+ * journal's lock (so no line is appended to the old file meanwhile: a writer
+ * that waited finds the name pointing to the new file and opens it again),
+ * reading the state in one read transaction taken after the lock: every
+ * change whose line is in the old file committed before it. A change
+ * committed after the read is appended to the new file; one committed
+ * before the read but appended after is there twice, and the loader keeps
+ * the newer state by modseq.
+ * Crash safety: the new file is written as .mailbox.journal.tmp, fsynced,
+ * renamed over mailbox.journal, and the directory fsynced. Before the
+ * rename the old journal is whole and the temporary file is ignored (and
+ * removed) by reconstruct; after it, the new one is whole. */
+static void journal_compact(struct sqlite_store *s, int64_t id, const char *partition, const char *dir)
+{
+	str_t body = STR_INIT, text = STR_INIT;
+	long long uidnext = 0, hms = 0;
+	bool ok = false;
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return;
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT partition, uidnext, highestmodseq FROM mailboxes WHERE id = ?");
+	if (q != NULL) {
+		sqlite3_bind_int64(q, 1, id);
+		if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0) != NULL &&
+		    strcmp((const char *)sqlite3_column_text(q, 0), partition) == 0) {
+			uidnext = sqlite3_column_int64(q, 1);
+			hms = sqlite3_column_int64(q, 2);
+			ok = true;
+		}
+		sqlite3_reset(q);
+	}
+	q = ok ? sqlite_prep(s, "SELECT uid, guid, modseq, size, internaldate, tz, flags, keywords FROM messages "
+			     "WHERE mailbox = ? ORDER BY uid") : NULL;
+	if (q != NULL) {
+		sqlite3_bind_int64(q, 1, id);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			sqlite_journal_add(&body, (uint32_t)sqlite3_column_int64(q, 0),
+					   (const char *)sqlite3_column_text(q, 1), (uint64_t)sqlite3_column_int64(q, 2),
+					   (uint64_t)sqlite3_column_int64(q, 3), (time_t)sqlite3_column_int64(q, 4),
+					   sqlite3_column_int(q, 5), (uint32_t)sqlite3_column_int(q, 6),
+					   (const char *)sqlite3_column_text(q, 7));
+		if (rc != SQLITE_DONE)
+			ok = false;
+		sqlite3_reset(q);
+	} else {
+		ok = false;
+	}
+	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (ok) {
+		struct journal j;
+		journal_load(&j, dir);
+		str_t p = STR_INIT;
+		for (size_t i = 0; i < j.n; i++) {
+			const struct jent *e = &j.v[i];
+			if (!e->expunged)
+				continue;
+			str_clear(&p);
+			str_printf(&p, "%s/%s", dir, e->guid);
+			if (access(str_c(&p), F_OK) < 0)
+				continue;
+			sqlite_journal_add(&body, e->uid, e->guid, e->modseq, e->size, (time_t)e->idate, e->tz,
+					   e->flags, e->keywords);
+			str_printf(&body, "X %" PRIu32 " %" PRIu64 "\n", e->uid, e->modseq);
+		}
+		str_free(&p);
+		journal_free(&j);
+		str_printf(&text, "C %lld %lld %zu\n", uidnext, hms, body.len);
+		str_append_n(&text, body.data != NULL ? body.data : "", body.len);
+		write_file_atomic(dir, MAILBOX_JOURNAL, &text);
+	}
+	str_free(&body);
+	str_free(&text);
+}
+
+static void journal_compact_maybe(struct sqlite_store *s, int64_t id, const char *partition, const char *dir,
+				  const char *path, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size < JOURNAL_COMPACT_MIN_BYTES)
+		return;
+	/* Not inside a transaction (reconstruct's own lines): the state read
+	 * must be a committed one. */
+	if (!sqlite3_get_autocommit(s->db))
+		return;
+	unsigned long long base = 0;
+	char head[128];
+	int rfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (rfd >= 0) {
+		ssize_t r = read(rfd, head, sizeof(head) - 1);
+		close(rfd);
+		if (r > 0) {
+			head[r] = '\0';
+			if (sscanf(head, "C %*u %*u %llu", &base) != 1)
+				base = 0;
+		}
+	}
+	if ((unsigned long long)st.st_size <= JOURNAL_COMPACT_FACTOR * base)
+		return;
+	journal_compact(s, id, partition, dir);
+}
+
 /* ---------------------------------------------------------------- helpers */
 
 static void report(const struct store_repair *r, int *count, const char *fmt, ...)
@@ -360,6 +566,13 @@ static bool is_guid(const char *name)
 		if (!((name[n] >= '0' && name[n] <= '9') || (name[n] >= 'a' && name[n] <= 'f')))
 			return false;
 	return n == 32;
+}
+
+/* The temporary name of a mailbox.meta or mailbox.journal being rewritten
+ * (write_file_atomic). */
+static bool is_record_tmp(const char *name)
+{
+	return strcmp(name, "." MAILBOX_META ".tmp") == 0 || strcmp(name, "." MAILBOX_JOURNAL ".tmp") == 0;
 }
 
 /* Files of a directory, sorted. */
@@ -924,6 +1137,16 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 		const char *f = files[i];
 		if (strcmp(f, MAILBOX_META) == 0 || strcmp(f, MAILBOX_JOURNAL) == 0)
 			continue;
+		if (is_record_tmp(f)) {
+			/* an unfinished rewrite of mailbox.meta or a journal
+			 * compaction: the file it would have replaced is whole */
+			str_t p = STR_INIT;
+			str_printf(&p, "%s/%s", str_c(&dir), f);
+			unlink(str_c(&p));
+			str_free(&p);
+			report(rc->r, &rc->changes, "%s: removed unfinished %s", mb.name, f);
+			continue;
+		}
 		if (!is_guid(f)) {
 			lost_found(s, mb.partition, mb.uniqueid, str_c(&dir), f);
 			report(rc->r, &rc->changes, "%s: stray file %s moved to lost+found", mb.name, f);
@@ -1319,7 +1542,9 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 		str_free(&p);
 	}
 	for (size_t i = 0; i < nfiles; i++) {
-		if (strcmp(files[i], MAILBOX_META) == 0 || strcmp(files[i], MAILBOX_JOURNAL) == 0)
+		/* a temporary file may be a rewrite in progress beside the server */
+		if (strcmp(files[i], MAILBOX_META) == 0 || strcmp(files[i], MAILBOX_JOURNAL) == 0 ||
+		    is_record_tmp(files[i]))
 			continue;
 		if (!is_guid(files[i]))
 			report(c->r, &c->problems, "%s: stray file %s", mb->name, files[i]);

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -201,12 +202,13 @@ static int tx_begin_grouped(struct sqlite_store *s)
 	return 0;
 }
 
-static int tx_commit_then_sync(struct sqlite_store *s)
+static int tx_commit_then_sync(struct sqlite_store *s, bool *committed_r)
 {
 	int ret = tx_commit(s);
 	sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
 	if (ret < 0)
 		return -1;
+	*committed_r = true;
 	if (s->wal_fd < 0)
 		s->wal_fd = open(s->wal_path, O_RDONLY | O_CLOEXEC);
 	if (s->wal_fd < 0 || fdatasync(s->wal_fd) < 0)
@@ -778,11 +780,12 @@ static int remove_tree(const char *dir)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+		/* gone meanwhile: an APPEND or COPY removing its early copy */
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			ret = -1;
 	}
 	closedir(d);
-	if (rmdir(dir) < 0)
+	if (rmdir(dir) < 0 && errno != ENOENT)
 		ret = -1;
 	return ret;
 }
@@ -1427,6 +1430,7 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	struct sqlite_store *s = S(st);
 	const char *guid = path_basename(m->tmp_path);
 	str_t dir = STR_INIT, final = STR_INIT, moved = STR_INIT;
+	bool committed = false;
 	if (current_dir(s, mbox->id, mbox->uniqueid, &dir) < 0)
 		goto fail_file;
 	str_printf(&final, "%s/%s", str_c(&dir), guid);
@@ -1434,11 +1438,13 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	 * linked (copied when the temporary file is on another partition's
 	 * filesystem) and its directory fsynced. The temporary name stays
 	 * until the commit: a partition move that switches the mailbox
-	 * meanwhile removes the old directory with what is in it. */
+	 * meanwhile removes the old directory with what is in it. When this
+	 * early placement fails (a move removed the directory under it), the
+	 * file is placed under the lock below instead. */
 	if (mkdir_p(str_c(&dir), 0750) < 0 || place_file(m->tmp_path, str_c(&final)) < 0 ||
 	    fsync_dir(str_c(&dir)) < 0) {
-		sqlite_fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&final), strerror(errno));
-		goto fail_file;
+		unlink(str_c(&final));
+		str_clear(&final);
 	}
 	bool own_seen = seen_in_flags(mbox, user);
 	if (tx_begin_grouped(s) < 0)
@@ -1458,9 +1464,17 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 		str_free(&now);
 		goto fail;
 	}
-	if (strcmp(str_c(&moved), str_c(&final)) == 0)
-		str_clear(&moved);
 	str_free(&now);
+	/* A copy placed early in a directory the mailbox has left goes now,
+	 * while the row does not exist yet. After the commit that name may be
+	 * the message's real one again: a move back to that partition links
+	 * the committed message there under the lock. */
+	if (strncmp(str_c(&moved), str_c(&dir), dir.len) != 0 || str_c(&moved)[dir.len] != '/') {
+		if (final.len > 0)
+			unlink(str_c(&final));
+		rmdir(str_c(&dir)); /* when empty: a directory only this made again */
+	}
+	str_clear(&final);
 	if (next_uid(s, mbox->id, uid_r) < 0 || next_modseq(s, mbox->id, modseq_r) < 0)
 		goto fail;
 	sqlite3_stmt *q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, "
@@ -1517,7 +1531,7 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	}
 	if (!own_seen && (m->flags & MSG_SEEN) && insert_seen(s, mbox->id, user, *uid_r, true) < 0)
 		goto fail;
-	if (tx_commit_then_sync(s) < 0)
+	if (tx_commit_then_sync(s, &committed) < 0)
 		goto fail;
 	str_t jl = STR_INIT;
 	sqlite_journal_add(&jl, *uid_r, guid, *modseq_r, m->size, m->internaldate, m->internaldate_tz,
@@ -1525,8 +1539,6 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 	sqlite_journal_write(s, mbox, &jl);
 	str_free(&jl);
 	unlink(m->tmp_path);
-	if (moved.len > 0)
-		unlink(str_c(&final));
 	str_free(&dir);
 	str_free(&final);
 	str_free(&moved);
@@ -1534,9 +1546,11 @@ static int sq_msg_append(struct store *st, const struct mailbox_info *mbox, cons
 fail:
 	tx_rollback(s);
 fail_file:
+	/* Only files no committed row names (a commit whose WAL sync failed
+	 * keeps its file: the row may survive). */
 	if (final.len > 0)
 		unlink(str_c(&final));
-	if (moved.len > 0)
+	if (moved.len > 0 && !committed)
 		unlink(str_c(&moved));
 	unlink(m->tmp_path);
 	str_free(&dir);
@@ -1984,7 +1998,7 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		       const char *user, const uint32_t *uids, size_t n, bool move, uint32_t **new_uids_r)
 {
 	struct sqlite_store *s = S(st);
-	str_t srcdir = STR_INIT, dstdir = STR_INIT, made = STR_INIT, files = STR_INIT, oldmade = STR_INIT;
+	str_t srcdir = STR_INIT, dstdir = STR_INIT, made = STR_INIT, files = STR_INIT;
 	str_t srcjl = STR_INIT, dstjl = STR_INIT;
 	uint32_t *new_uids = xcalloc(n ? n : 1, sizeof(uint32_t));
 	char **guids = xcalloc(n ? n : 1, sizeof(char *));
@@ -2040,19 +2054,23 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 				}
 			}
 		}
-		if (r < 0) {
+		if (r < 0 && errno != ENOENT) {
 			sqlite_fail(s, STORE_ERR_INTERNAL, "copy %s: %s", str_c(&from), strerror(errno));
 			str_free(&from);
 			str_free(&to);
 			goto out;
 		}
-		str_append(&made, str_c(&to));
-		str_append_c(&made, '\0');
+		/* ENOENT: a partition move removed a directory under us; the
+		 * file is placed under the lock below. */
+		if (r == 0) {
+			str_append(&made, str_c(&to));
+			str_append_c(&made, '\0');
+		}
 		guids[i] = xstrdup(newguid);
 		str_free(&from);
 		str_free(&to);
 	}
-	if (fsync_dir(str_c(&dstdir)) < 0) {
+	if (fsync_dir(str_c(&dstdir)) < 0 && errno != ENOENT) {
 		sqlite_fail(s, STORE_ERR_INTERNAL, "fsync %s: %s", str_c(&dstdir), strerror(errno));
 		goto out;
 	}
@@ -2070,7 +2088,7 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		goto fail_tx;
 	}
 	bool relocated = strcmp(str_c(&now), str_c(&dstdir)) != 0;
-	int pr = relocated ? mkdir_p(str_c(&now), 0750) : 0;
+	int pr = mkdir_p(str_c(&now), 0750);
 	for (i = 0; pr == 0 && i < n; i++) {
 		if (guids[i] == NULL)
 			continue;
@@ -2103,8 +2121,14 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 	if (pr == 0 && (relocated || placed.len > 0))
 		pr = fsync_dir(str_c(&now));
 	if (relocated) {
-		oldmade = made;
+		/* The early copies in the directory the target has left go
+		 * now, before the rows exist: after the commit those names may
+		 * be real again (a move back links the committed messages there
+		 * under the lock). */
+		unlink_files(&made);
+		str_free(&made);
 		made = placed;
+		rmdir(str_c(&dstdir)); /* when empty: a directory only this made again */
 	} else {
 		str_append_n(&made, placed.data != NULL ? placed.data : "", placed.len);
 		str_free(&placed);
@@ -2193,7 +2217,6 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 	sqlite_journal_write(s, dst, &dstjl);
 	sqlite_journal_write(s, src, &srcjl);
 	unlink_files(&files);
-	unlink_files(&oldmade);
 	*new_uids_r = new_uids;
 	new_uids = NULL;
 	ret = 0;
@@ -2203,7 +2226,6 @@ fail_tx:
 out:
 	if (ret < 0) {
 		unlink_files(&made);
-		unlink_files(&oldmade);
 	}
 	for (i = 0; i < n; i++)
 		free(guids[i]);
@@ -2212,7 +2234,6 @@ out:
 	str_free(&srcdir);
 	str_free(&dstdir);
 	str_free(&made);
-	str_free(&oldmade);
 	str_free(&files);
 	str_free(&srcjl);
 	str_free(&dstjl);
@@ -2279,6 +2300,9 @@ static int fill_dir(struct sqlite_store *s, char **guids, size_t n, const char *
 			if (access(str_c(&b), F_OK) == 0)
 				continue;
 		} else {
+			/* An APPEND or COPY that placed a file early in a
+			 * directory its mailbox had left removes that directory
+			 * again when it is empty: the locked pass makes it anew. */
 			unlink(str_c(&b));
 		}
 		if (place_file(str_c(&a), str_c(&b)) < 0 && (locked || errno != ENOENT))
@@ -2300,7 +2324,7 @@ static int fill_dir(struct sqlite_store *s, char **guids, size_t n, const char *
 		if (d != NULL)
 			closedir(d);
 	}
-	if (ret == 0 && fsync_dir(to) < 0)
+	if (ret == 0 && fsync_dir(to) < 0 && (locked || errno != ENOENT))
 		ret = sqlite_fail(s, STORE_ERR_INTERNAL, "fsync %s: %s", to, strerror(errno));
 	return ret;
 }
@@ -2324,7 +2348,7 @@ static int move_one(struct sqlite_store *s, int64_t id, const char *uniqueid, co
 	mailbox_dir(s, newpart, uniqueid, &newdir);
 	char **guids = NULL;
 	size_t n = 0;
-	int ret = -1;
+	int ret = -1, journal_fd = -1;
 	bool committed = false;
 	if (mkdir_p(str_c(&newdir), 0750) < 0) {
 		sqlite_fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&newdir), strerror(errno));
@@ -2348,16 +2372,26 @@ static int move_one(struct sqlite_store *s, int64_t id, const char *uniqueid, co
 		goto out;
 	}
 	free(now);
+	if (mkdir_p(str_c(&newdir), 0750) < 0) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(&newdir), strerror(errno));
+		goto out;
+	}
 	if (list_guids(s, id, &guids, &n) < 0 ||
 	    fill_dir(s, guids, n, str_c(&olddir), str_c(&newdir), true) < 0)
 		goto out;
 	/* The mailbox's journal goes along (reconstruct recovers UIDs from
-	 * it); mailbox.meta is written anew once the switch has committed. */
+	 * it); mailbox.meta is written anew once the switch has committed.
+	 * Its lock is held until then: a line appended meanwhile would be
+	 * lost with the old copy, so writers wait, then find the mailbox
+	 * moved and append in the new place (sqlite_journal_write). */
 	{
 		str_t a = STR_INIT, b = STR_INIT;
 		str_printf(&a, "%s/mailbox.journal", str_c(&olddir));
 		str_printf(&b, "%s/mailbox.journal", str_c(&newdir));
-		int pr = access(str_c(&a), F_OK) == 0 ? place_file(str_c(&a), str_c(&b)) : 0;
+		journal_fd = open(str_c(&a), O_RDONLY | O_CLOEXEC);
+		if (journal_fd >= 0)
+			flock(journal_fd, LOCK_EX);
+		int pr = journal_fd >= 0 ? place_file(str_c(&a), str_c(&b)) : 0;
 		str_free(&a);
 		str_free(&b);
 		if (pr < 0) {
@@ -2373,6 +2407,10 @@ static int move_one(struct sqlite_store *s, int64_t id, const char *uniqueid, co
 	if (sqlite_step_done(s, q, "partition") < 0 || tx_commit(s) < 0)
 		goto out;
 	committed = true;
+	if (journal_fd >= 0) {
+		close(journal_fd);
+		journal_fd = -1;
+	}
 	sqlite_meta_refresh(s, id);
 	/* 3. the old files go. A reader that looked up a path before the
 	 * switch finds the file gone and looks again (a read transaction
@@ -2386,6 +2424,8 @@ out:
 		tx_rollback(s);
 		remove_tree(str_c(&newdir));
 	}
+	if (journal_fd >= 0)
+		close(journal_fd);
 	strv_free_n(guids, n);
 	free(oldpart);
 	str_free(&olddir);

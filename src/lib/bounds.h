@@ -57,5 +57,10 @@
 #define METADATA_MAX_NAME        256
 /* User and group names. */
 #define USER_NAME_MAX            128
+/* A mailbox's journal (mailbox.journal, for `agora reconstruct`) is
+ * compacted to the mailbox's current state once it is this many times the
+ * size of its last compacted state, and at least this many bytes. */
+#define JOURNAL_COMPACT_FACTOR   4
+#define JOURNAL_COMPACT_MIN_BYTES (64 * 1024)
 
 #endif

@@ -286,3 +286,92 @@ def test_import_maildir_twice_and_export_round_trip(server):
     r = server.agora("export", "--user", "bob", "maildir", out2, "Sent")
     assert r.stdout.strip() == f"user.bob.Sent: 5 exported to {out2}/.Sent"
     assert os.listdir(os.path.join(out2, "cur")) == []
+
+
+KEYWORDS = ["$Work", "Project-X", "$Label1", "NonJunk"]
+
+
+def test_keywords_round_trip(server):
+    """Keywords go to Maildir as Dovecot keeps them (dovecot-keywords maps
+    numbers to names, letters a-z after the standard flags in the info
+    part) and come back from it; export then import gives identical
+    messages, flags and keywords."""
+    m = server.imap("bob")
+    m.create("INBOX.Kw")
+    for i in range(8):
+        fl = {"\\Seen", KEYWORDS[i % 4]} | ({KEYWORDS[(i + 1) % 4], "\\Flagged"} if i % 2 else set())
+        if i == 7:
+            fl = set()
+        data = f"From: a@example.com\r\nSubject: kw {i}\r\nMessage-ID: <kw{i}@t>\r\n\r\nbody {i}\r\n".encode()
+        for mailbox in ("INBOX", "INBOX.Kw"):
+            typ, _ = m.append(mailbox, "(" + " ".join(sorted(fl)) + ")", None, data)
+            assert typ == "OK"
+    bob_view = {mb: fetch_all(m, mb) for mb in ("INBOX", "INBOX.Kw")}
+    assert any("Project-X" in f for f, _, _ in bob_view["INBOX"])
+    m.logout()
+
+    out = os.path.join(server.tmp, "kw-export")
+    server.agora("export", "--user", "bob", "maildir", out)
+    for sub in ("", ".Kw"):
+        with open(os.path.join(out, sub, "dovecot-keywords")) as f:
+            names = dict(line.split(" ", 1) for line in f.read().splitlines())
+        letters = {chr(ord("a") + int(n)): kw for n, kw in names.items()}
+        assert set(letters.values()) == set(KEYWORDS)
+        files = os.listdir(os.path.join(out, sub, "cur"))
+        got = {}
+        for fn in files:
+            with open(os.path.join(out, sub, "cur", fn), "rb") as f:
+                body = f.read()
+            info = fn.split(":2,", 1)[1]
+            upper = "".join(c for c in info if c.isupper())
+            lower = "".join(c for c in info if c.islower())
+            assert info == upper + lower and lower == "".join(sorted(lower)), fn
+            got[body] = {FLAG_LETTERS[c] for c in upper} | {letters[c] for c in lower}
+        mailbox = "INBOX" + sub
+        assert sorted(got.values(), key=sorted) == sorted((f for f, _, _ in bob_view[mailbox]), key=sorted)
+
+    server.agora("import", "--user", "alice", "maildir", out)
+    a = server.imap("alice")
+    for mailbox, msgs in bob_view.items():
+        assert fetch_all(a, mailbox) == msgs, mailbox
+    a.logout()
+    # exporting again keeps the letters and adds none
+    with open(os.path.join(out, "dovecot-keywords")) as f:
+        before = f.read()
+    server.agora("export", "--user", "bob", "maildir", out)
+    with open(os.path.join(out, "dovecot-keywords")) as f:
+        assert f.read() == before
+    assert len(os.listdir(os.path.join(out, "cur"))) == 8
+
+
+def test_keywords_from_dovecot_maildir_and_mbox(server):
+    # A Maildir folder written by Dovecot, with letters it knows and one
+    # it does not (no line for it: ignored).
+    src = os.path.join(server.tmp, "dmd")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(src, sub))
+    with open(os.path.join(src, "dovecot-keywords"), "w") as f:
+        f.write("0 $Label1\n1 Junk\n3 $Forwarded\n")
+    data = b"From: a@example.com\r\nSubject: d\r\nMessage-ID: <d1@t>\r\n\r\nhi\r\n"
+    with open(os.path.join(src, "cur", "1700000000.M1P1.host:2,FSacd"), "wb") as f:
+        f.write(data)
+    server.agora("import", "--user", "alice", "maildir", src)
+    c = server.imap("alice")
+    [(flags, _, body)] = fetch_all(c, "INBOX")
+    assert flags == {"\\Flagged", "\\Seen", "$Label1", "$Forwarded"} and body == data
+
+    # mbox: X-Keywords (spaces or commas) beside Status/X-Status, all
+    # dropped from the stored message
+    mbox = os.path.join(server.tmp, "kw.mbox")
+    with open(mbox, "wb") as f:
+        f.write(b"From x@example.com Mon Nov 23 10:00:00 2026\n"
+                b"From: x@example.com\nSubject: m1\nMessage-ID: <m1@t>\n"
+                b"Status: RO\nX-Status: F\nX-Keywords: $Work, Project-X\n\nbody one\n\n"
+                b"From x@example.com Mon Nov 23 10:01:00 2026\n"
+                b"From: x@example.com\nSubject: m2\nMessage-ID: <m2@t>\n"
+                b"X-Keywords: NonJunk $Label2\n\nbody two\n\n")
+    server.agora("import", "--user", "alice", "--mailbox", "Mb", "mbox", mbox)
+    got = fetch_all(c, "INBOX.Mb")
+    assert [f for f, _, _ in got] == [{"\\Seen", "\\Flagged", "$Work", "Project-X"}, {"NonJunk", "$Label2"}]
+    assert all(b"X-Keywords" not in b and b"Status" not in b for _, _, b in got)
+    c.logout()
