@@ -32,16 +32,6 @@ void worker_changed(void)
 	event_add(poll_ev, &now);
 }
 
-unsigned worker_user_sessions(const char *user)
-{
-	unsigned n = 0;
-	for (struct imap_client *c = worker->clients; c != NULL; c = c->next) {
-		if (c->user != NULL && strcmp(c->user, user) == 0)
-			n++;
-	}
-	return n;
-}
-
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
@@ -106,6 +96,7 @@ void worker_run(unsigned index)
 	char role[32];
 	snprintf(role, sizeof(role), "worker %u", index);
 	log_set_role(role);
+	worker_drop_privileges();
 	worker = &w;
 	w.index = index;
 	w.base = event_base_new();
@@ -122,7 +113,7 @@ void worker_run(unsigned index)
 	close(server.auth_listen_fd);
 	for (unsigned i = 0; i < CONN_BUCKETS; i++)
 		server.conn_counts[index * CONN_BUCKETS + i] = 0;
-	auth_client_init(server.auth_path);
+	auth_client_init(server.auth_path, imap_clients_hold_sessions);
 	w.change_counter = w.store->be->change_counter(w.store);
 	for (unsigned i = 0; i < server.nlisteners; i++) {
 		struct event *ev = event_new(w.base, server.listeners[i].fd, EV_READ | EV_PERSIST,
