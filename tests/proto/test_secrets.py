@@ -74,6 +74,7 @@ def every_mechanism_logs_in(s, user="bob", password="bobpw"):
 
 
 def test_secrets_db_private_and_agora_db_has_no_hash(server):
+    server.imap("bob").logout()   # start-up is over
     st = os.stat(secrets_path(server))
     assert stat.S_IMODE(st.st_mode) == 0o600
     assert st.st_uid == os.geteuid()
@@ -228,6 +229,45 @@ def test_secrets_db_made_root_only_on_start(make_server):
     os.chown(secrets_path(s), nobody.pw_uid, nobody.pw_gid)
     os.chmod(secrets_path(s), 0o644)
     s.start()
+    every_mechanism_logs_in(s)   # (the listeners open before the start-up ends)
     st = os.stat(secrets_path(s))
     assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o600)
-    every_mechanism_logs_in(s)
+
+
+def test_backup_and_restore_take_the_secrets(make_server):
+    s = make_server()
+    s.imap("bob").logout()
+    bdir = os.path.join(s.tmp, "backup")
+    s.agora("backup", bdir)
+    st = os.stat(os.path.join(bdir, "secrets.db"))
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    with open(os.path.join(bdir, "MANIFEST")) as f:
+        assert "secrets secrets.db\n" in f.read()
+    with open(os.path.join(bdir, "agora.db"), "rb") as f:
+        assert b"$y$" not in f.read()
+    fresh = make_server(users=(), start=False)
+    fresh.agora("restore", bdir)
+    st = os.stat(secrets_path(fresh))
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (os.geteuid(), 0o600)
+    fresh.start()
+    every_mechanism_logs_in(fresh)
+    # --force replaces the secrets too
+    fresh.stop()
+    fresh.agora("user", "passwd", "bob", input="changed\n")
+    fresh.agora("restore", "--force", bdir)
+    fresh.start()
+    every_mechanism_logs_in(fresh)
+
+
+def test_restore_of_a_backup_from_before_secrets_db(make_server):
+    old = make_server(start=False)
+    make_old_layout(old)
+    bdir = os.path.join(old.tmp, "oldbackup")
+    os.makedirs(os.path.join(bdir, "config"))
+    import shutil
+    shutil.copy(os.path.join(old.tmp, "conf", "agora.db"), os.path.join(bdir, "agora.db"))
+    fresh = make_server(users=(), start=False)
+    fresh.agora("restore", bdir)
+    fresh.start()
+    every_mechanism_logs_in(fresh)
+    assert_no_secrets_in_agora_db(fresh)
