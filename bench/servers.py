@@ -164,19 +164,28 @@ class Agora(Base):
             if r.returncode != 0:
                 raise RuntimeError(f"agora user add {u}: {r.stderr}")
         if cheap_users:
-            db = sqlite3.connect(os.path.join(tmp, "conf", "agora.db"))
+            ids = self._secret_ids()
+            db = sqlite3.connect(os.path.join(tmp, "conf", "secrets.db"))
             with db:
-                db.executemany("UPDATE users SET hash = ? WHERE name = ?",
-                               [(cheap, u) for u in cheap_users])
+                db.executemany("UPDATE secrets SET value = ? WHERE id = ? AND scheme = 'password'",
+                               [(cheap, ids[u]) for u in cheap_users])
+            db.close()
+
+    def _secret_ids(self):
+        """Account name -> its secret id (agora.db); the hashes themselves
+        are in secrets.db, which only the auth process and `agora` open."""
+        db = sqlite3.connect(os.path.join(self.tmp, "conf", "agora.db"))
+        try:
+            return dict(db.execute("SELECT name, secret_id FROM users"))
+        finally:
             db.close()
 
     def password_hash(self):
-        db = sqlite3.connect(os.path.join(self.tmp, "conf", "agora.db"))
+        sid = self._secret_ids()[self.users[0]]
+        db = sqlite3.connect(os.path.join(self.tmp, "conf", "secrets.db"))
         try:
-            cols = [r[1] for r in db.execute("PRAGMA table_info(users)")]
-            col = "hash" if "hash" in cols else next(c for c in cols if "hash" in c or "pass" in c)
-            return db.execute(f"SELECT {col} FROM users WHERE name = ?",
-                              (self.users[0],)).fetchone()[0]
+            return db.execute("SELECT value FROM secrets WHERE id = ? AND scheme = 'password'",
+                              (sid,)).fetchone()[0]
         finally:
             db.close()
 

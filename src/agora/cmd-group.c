@@ -11,7 +11,7 @@ static enum cmd_status cmd_group_add(struct cmd_ctx *ctx, int argc, char **argv)
 	struct store *st = ctx->store;
 	const char *name = argv[0];
 	enum cmd_status status = CMD_OK;
-	str_t err = STR_INIT, hash = STR_INIT;
+	str_t err = STR_INIT;
 
 	if (account_name_check(ctx->cfg, "group", name, &err) < 0) {
 		status = cmd_bad_input("%s", str_c(&err));
@@ -20,8 +20,7 @@ static enum cmd_status cmd_group_add(struct cmd_ctx *ctx, int argc, char **argv)
 	/* The store takes any member string; a typo would silently grant
 	 * nothing, so every member must be a user now. */
 	for (int i = 1; i < argc; i++) {
-		str_clear(&hash);
-		int ret = st->be->user_get(st, argv[i], &hash);
+		int ret = st->be->user_get(st, argv[i], NULL);
 		if (ret < 0) {
 			status = cmd_store_failed(st);
 			goto out;
@@ -39,7 +38,6 @@ static enum cmd_status cmd_group_add(struct cmd_ctx *ctx, int argc, char **argv)
 	printf("group %s updated\n", name);
 out:
 	str_free(&err);
-	str_free(&hash);
 	return status;
 }
 

@@ -1,10 +1,19 @@
 /* agora user add|passwd|del|list: accounts, not mailboxes. The INBOX of a
- * new user comes from an admin's CREATE user.NAME or from autocreate. */
+ * new user comes from an admin's CREATE user.NAME or from autocreate.
+ *
+ * An account is a row in agora.db (what mailboxes, ACLs and delivery look
+ * at); its password hash and SCRAM keys are in secrets.db under the
+ * account's secret id (lib-storage/secrets.h). add writes the secrets
+ * first and then the account; del removes the account and then the
+ * secrets: a failure in between leaves at most a secret no account
+ * names, never an account whose password is somewhere agorad's workers
+ * can read. */
 #include "agora/cmd.h"
 #include "agora/account-name.h"
 #include "agora/password-input.h"
 #include "lib-auth/password.h"
 #include "lib-auth/scram.h"
+#include "lib-storage/secrets.h"
 #include "lib-storage/store.h"
 
 #include <stdio.h>
@@ -31,11 +40,29 @@ static enum cmd_status read_new_hash(str_t *hash, str_t scram[2])
 	return status;
 }
 
-static int store_scram(struct store *st, const char *name, str_t scram[2])
+static struct secrets *open_secrets(struct cmd_ctx *ctx, enum cmd_status *status_r)
 {
-	if (st->be->user_set_secret(st, name, scram_hash_name(SCRAM_SHA1), str_c(&scram[0])) < 0 ||
-	    st->be->user_set_secret(st, name, scram_hash_name(SCRAM_SHA256), str_c(&scram[1])) < 0)
+	str_t err = STR_INIT;
+	int eacces = 0;
+	struct secrets *sec = secrets_open(ctx->cfg, &eacces, &err);
+	if (sec == NULL) {
+		fprintf(stderr, "agora: %s%s\n", str_c(&err),
+			eacces ? " (passwords are kept where only root, or the owner of secrets.db, can read them)" : "");
+		*status_r = CMD_FAILED;
+	}
+	str_free(&err);
+	return sec;
+}
+
+/* Writes the hash and SCRAM keys as the secrets of `id`. */
+static int store_secrets(struct secrets *sec, const char *id, const str_t *hash, str_t scram[2])
+{
+	const char *schemes[] = { SECRET_PASSWORD, scram_hash_name(SCRAM_SHA1), scram_hash_name(SCRAM_SHA256) };
+	const char *values[] = { str_c(hash), str_c(&scram[0]), str_c(&scram[1]) };
+	if (secrets_set(sec, id, schemes, values, 3) < 0) {
+		fprintf(stderr, "agora: %s\n", secrets_error(sec));
 		return -1;
+	}
 	return 0;
 }
 
@@ -51,9 +78,7 @@ static void scram_free(str_t scram[2])
 /* Three-way like user_get, with the store's failure already reported. */
 static int user_exists(struct store *st, const char *name, enum cmd_status *status_r)
 {
-	str_t hash = STR_INIT;
-	int ret = st->be->user_get(st, name, &hash);
-	str_free(&hash);
+	int ret = st->be->user_get(st, name, NULL);
 	if (ret < 0)
 		*status_r = cmd_store_failed(st);
 	return ret;
@@ -66,6 +91,7 @@ static enum cmd_status cmd_user_add(struct cmd_ctx *ctx, int argc, char **argv)
 	enum cmd_status status = CMD_OK;
 	str_t err = STR_INIT, hash = STR_INIT;
 	str_t scram[2] = { STR_INIT, STR_INIT };
+	struct secrets *sec = NULL;
 
 	if (account_name_check(ctx->cfg, "user", name, &err) < 0) {
 		status = cmd_bad_input("%s", str_c(&err));
@@ -80,14 +106,24 @@ static enum cmd_status cmd_user_add(struct cmd_ctx *ctx, int argc, char **argv)
 		status = cmd_bad_input("user %s already exists", name);
 		goto out;
 	}
+	if ((sec = open_secrets(ctx, &status)) == NULL)
+		goto out;
 	if ((status = read_new_hash(&hash, scram)) != CMD_OK)
 		goto out;
-	if (st->be->user_add(st, name, str_c(&hash)) < 0 || store_scram(st, name, scram) < 0) {
+	char id[SECRET_ID_LEN + 1];
+	secrets_new_id(id);
+	if (store_secrets(sec, id, &hash, scram) < 0) {
+		status = CMD_FAILED;
+		goto out;
+	}
+	if (st->be->user_add(st, name, id) < 0) {
 		status = cmd_store_failed(st);
+		(void)secrets_del(sec, id);
 		goto out;
 	}
 	printf("user %s added\n", name);
 out:
+	secrets_close(&sec);
 	str_free(&err);
 	str_free(&hash);
 	scram_free(scram);
@@ -99,24 +135,38 @@ static enum cmd_status cmd_user_passwd(struct cmd_ctx *ctx, int argc, char **arg
 	struct store *st = ctx->store;
 	const char *name = argv[0];
 	enum cmd_status status = CMD_OK;
-	str_t hash = STR_INIT;
+	str_t hash = STR_INIT, id = STR_INIT;
 	str_t scram[2] = { STR_INIT, STR_INIT };
+	struct secrets *sec = NULL;
 
-	int exists = user_exists(st, name, &status);
-	if (exists < 0)
+	int exists = st->be->user_get(st, name, &id);
+	if (exists < 0) {
+		status = cmd_store_failed(st);
 		goto out;
+	}
 	if (exists == 0) {
 		status = cmd_bad_input("no user %s", name);
 		goto out;
 	}
+	if ((sec = open_secrets(ctx, &status)) == NULL)
+		goto out;
 	if ((status = read_new_hash(&hash, scram)) != CMD_OK)
 		goto out;
-	if (st->be->user_set_hash(st, name, str_c(&hash)) < 0 || store_scram(st, name, scram) < 0) {
-		status = cmd_store_failed(st);
+	if (id.len != SECRET_ID_LEN) {
+		/* cannot happen after secrets_migrate; refuse rather than guess */
+		fprintf(stderr, "agora: user %s has no secret id; run agora as root once to move the old secrets\n",
+			name);
+		status = CMD_FAILED;
+		goto out;
+	}
+	if (store_secrets(sec, str_c(&id), &hash, scram) < 0) {
+		status = CMD_FAILED;
 		goto out;
 	}
 	printf("password of user %s changed\n", name);
 out:
+	secrets_close(&sec);
+	str_free(&id);
 	str_free(&hash);
 	scram_free(scram);
 	return status;
@@ -140,21 +190,43 @@ static enum cmd_status cmd_user_del(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (name == NULL)
 		return cmd_bad_input("user del: usage: agora user del [--purge] NAME");
+	enum cmd_status status = CMD_OK;
+	str_t id = STR_INIT;
+	struct secrets *sec = NULL;
+	int exists = st->be->user_get(st, name, &id);
+	if (exists < 0) {
+		status = cmd_store_failed(st);
+		goto out;
+	}
+	/* Without an account there is no secret to remove (purge still
+	 * removes what the name left behind). */
+	if (exists > 0 && (sec = open_secrets(ctx, &status)) == NULL)
+		goto out;
 	if (purge) {
 		str_t report = STR_INIT;
 		if (st->be->user_purge(st, name, &report) < 0) {
 			str_free(&report);
-			return cmd_store_failed(st);
+			status = cmd_store_failed(st);
+			goto out;
 		}
 		fputs(str_c(&report), stdout);
-		printf("user %s purged\n", name);
 		str_free(&report);
-		return CMD_OK;
+	} else if (st->be->user_del(st, name) < 0) {
+		status = cmd_store_failed(st);
+		goto out;
 	}
-	if (st->be->user_del(st, name) < 0)
-		return cmd_store_failed(st);
-	printf("user %s deleted\n", name);
-	return CMD_OK;
+	if (sec != NULL && secrets_del(sec, str_c(&id)) < 0) {
+		/* the account is gone; its secret can no longer be reached */
+		fprintf(stderr, "agora: warning: %s\n", secrets_error(sec));
+	}
+	if (purge)
+		printf("user %s purged\n", name);
+	else
+		printf("user %s deleted\n", name);
+out:
+	secrets_close(&sec);
+	str_free(&id);
+	return status;
 }
 
 static void print_name(const char *name, void *ctx)

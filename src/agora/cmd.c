@@ -1,6 +1,7 @@
 #include "agora/cmd.h"
 #include "agora/adm.h"
 #include "lib/config.h"
+#include "lib-storage/secrets.h"
 #include "lib-storage/store.h"
 
 #include <stdarg.h>
@@ -107,6 +108,14 @@ static int run(const char *config_path, const struct cmd_family *fam, const stru
 			status = fam->setup_failure_status;
 		goto out;
 	}
+	/* A store from before secrets.db: its password hashes move out of
+	 * agora.db now, when this process may write secrets.db (else agorad,
+	 * started as root, does it). */
+	unsigned moved = 0;
+	int eacces = 0;
+	if (secrets_migrate(ctx.cfg, &moved, &eacces, &err) < 0 && !eacces)
+		fprintf(stderr, "agora: warning: %s\n", str_c(&err));
+	str_clear(&err);
 	status = e->exec(&ctx, argc, argv);
 out:
 	store_close(&ctx.store);

@@ -9,6 +9,7 @@
 #include "lib/xalloc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,20 @@ static int sock_fd = -1;
 static struct event *sock_ev;
 static struct pending *pendings;
 static unsigned next_id = 1;
+static void (*connect_hook)(void);
+static struct event *reconnect_ev;
+static bool in_hook;
+
+static int connect_auth(void);
+
+static void on_reconnect(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	if (connect_auth() < 0) {
+		struct timeval tv = { 0, 500000 };
+		event_add(reconnect_ev, &tv);
+	}
+}
 
 static void pending_unlink(struct pending *p)
 {
@@ -73,6 +88,12 @@ static void disconnect(void)
 	struct timeval now = { 0, 0 };
 	for (struct pending *p = pendings; p != NULL; p = p->next)
 		event_add(p->timer, &now);
+	/* The master restarts the auth process: the sessions of this worker
+	 * are told to the new one without waiting for a login to need it. */
+	if (reconnect_ev != NULL) {
+		struct timeval tv = { 0, 200000 };
+		event_add(reconnect_ev, &tv);
+	}
 }
 
 static void on_reply(evutil_socket_t fd, short what, void *arg)
@@ -128,7 +149,14 @@ static int connect_auth(void)
 	sock_fd = fd;
 	sock_ev = event_new(worker->base, fd, EV_READ | EV_PERSIST, on_reply, NULL);
 	event_add(sock_ev, NULL);
-	return 0;
+	if (reconnect_ev != NULL)
+		event_del(reconnect_ev);
+	if (connect_hook != NULL && !in_hook) {
+		in_hook = true;
+		connect_hook();
+		in_hook = false;
+	}
+	return sock_fd >= 0 ? 0 : -1;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -184,7 +212,9 @@ void auth_request_cancel(unsigned handle)
 	}
 }
 
-void auth_client_init(const char *socket_path)
+void auth_client_init(const char *socket_path, void (*on_connect)(void))
 {
 	sock_path = xstrdup(socket_path);
+	connect_hook = on_connect;
+	reconnect_ev = evtimer_new(worker->base, on_reconnect, NULL);
 }

@@ -2,9 +2,18 @@
  * password hashes. The master forks it (and restarts it when it dies);
  * workers send it credentials over the auth socket (auth-proto.h).
  *
+ * The hashes and SCRAM keys are in secrets.db (lib-storage/secrets.h),
+ * which only this process opens. Started as root, agorad leaves this
+ * process root (the workers become the `user` account, which cannot open
+ * secrets.db); it has no listener but the auth socket and touches no
+ * mail.
+ *
  * One thread accepts and reads requests; a small pool of threads, each
- * with its own store connection, checks them, so that slow hashes
- * (yescrypt: tens of milliseconds) of different logins run in parallel. */
+ * with its own store and secrets connections, checks them, so that slow
+ * hashes (yescrypt: tens of milliseconds) of different logins run in
+ * parallel. The reading thread also keeps the count of every user's
+ * sessions over all workers (SESS, HOLD, END), so that
+ * maxlogins_per_user holds for the whole server. */
 #include "agorad/auth-proc.h"
 #include "agorad/auth-proto.h"
 #include "agorad/server.h"
@@ -15,6 +24,7 @@
 #include "lib/xalloc.h"
 #include "lib-auth/password.h"
 #include "lib-auth/scram.h"
+#include "lib-storage/secrets.h"
 #include "lib-storage/store.h"
 
 #include <errno.h>
@@ -42,9 +52,20 @@
  * time as a known one. */
 #define DUMMY_HASH "$y$j9T$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
+struct session;
+
 struct conn {
 	int fd;
 	unsigned refs;       /* the reader's one, plus one per queued job */
+	/* the worker's logged-in sessions (only the reading thread) */
+	struct session *sessions;
+	size_t nsessions, sessions_alloc;
+};
+
+/* What a thread of the pool works with. */
+struct auth_ctx {
+	struct store *st;
+	struct secrets *sec;
 };
 
 struct job {
@@ -206,11 +227,25 @@ static void reply_fail(struct conn *c, const char *id, const char *addr, const c
 }
 
 /* 1 right, 0 wrong, -1 internal failure. */
-static int check_password(struct store *st, const char *user, const char *password)
+/* The secret of `scheme` of the account `user`: three-way. */
+static int get_secret(struct auth_ctx *a, const char *user, const char *scheme, str_t *value)
+{
+	str_t id = STR_INIT;
+	int r = strlen(user) == 0 || strlen(user) > USER_NAME_MAX ? 0 : a->st->be->user_get(a->st, user, &id);
+	if (r == 1) {
+		r = secrets_get(a->sec, str_c(&id), scheme, value);
+		if (r < 0)
+			log_error("%s", secrets_error(a->sec));
+	}
+	str_free(&id);
+	return r;
+}
+
+static int check_password(struct auth_ctx *a, const char *user, const char *password)
 {
 	str_t hash = STR_INIT;
 	int ok = 0;
-	int r = strlen(user) == 0 || strlen(user) > USER_NAME_MAX ? 0 : st->be->user_get(st, user, &hash);
+	int r = get_secret(a, user, SECRET_PASSWORD, &hash);
 	if (r < 0) {
 		ok = -1;
 	} else if (r == 1) {
@@ -242,8 +277,9 @@ static char *split_master(const char *authzid, const char **authcid)
 	return target;
 }
 
-static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
+static void op_pass(struct auth_ctx *a, struct conn *c, const char **f, size_t n)
 {
+	struct store *st = a->st;
 	const char *id = f[0];
 	if (n != 6) {
 		const char *r[] = { "ERR" };
@@ -254,7 +290,7 @@ static void op_pass(struct store *st, struct conn *c, const char **f, size_t n)
 	char *target = split_master(authzid, &authcid);
 	if (target != NULL)
 		authzid = target;
-	int ok = check_password(st, authcid, password);
+	int ok = check_password(a, authcid, password);
 	if (ok < 0) {
 		const char *r[] = { "ERR" };
 		reply(c, id, r, 1);
@@ -353,7 +389,7 @@ static void reply2(struct conn *c, const char *id, const char *status, const cha
 }
 
 /* SCRAM1 mech cbtypes client-first -> CONT sid server-first cbname */
-static void op_scram1(struct store *st, struct conn *c, const char **f, size_t n)
+static void op_scram1(struct auth_ctx *a, struct conn *c, const char **f, size_t n)
 {
 	enum scram_hash h;
 	bool plus;
@@ -395,8 +431,7 @@ static void op_scram1(struct store *st, struct conn *c, const char **f, size_t n
 	}
 	struct scram_secret secret;
 	str_t text = STR_INIT;
-	int r = strlen(x->s.user) > USER_NAME_MAX ? 0 :
-		st->be->user_get_secret(st, x->s.user, scram_hash_name(h), &text);
+	int r = get_secret(a, x->s.user, scram_hash_name(h), &text);
 	if (r < 0) {
 		reply1(c, f[0], "ERR");
 		sess_free(x);
@@ -448,8 +483,9 @@ static void op_scram1(struct store *st, struct conn *c, const char **f, size_t n
 }
 
 /* SCRAM2 sid client-final cbdata-base64 -> OK user authcid server-final */
-static void op_scram2(struct store *st, struct conn *c, const char **f, size_t n)
+static void op_scram2(struct auth_ctx *a, struct conn *c, const char **f, size_t n)
 {
+	struct store *st = a->st;
 	if (n != 5) {
 		reply1(c, f[0], "ERR");
 		return;
@@ -491,7 +527,7 @@ out:
 	sess_free(x);
 }
 
-static void handle(struct store *st, struct job *j)
+static void handle(struct auth_ctx *a, struct job *j)
 {
 	const char *f[AUTH_MAX_FIELDS];
 	int n = split_fields(j->msg, j->len, f, AUTH_MAX_FIELDS);
@@ -500,11 +536,11 @@ static void handle(struct store *st, struct job *j)
 		return;
 	}
 	if (strcmp(f[1], "PASS") == 0) {
-		op_pass(st, j->conn, f, (size_t)n);
+		op_pass(a, j->conn, f, (size_t)n);
 	} else if (strcmp(f[1], "SCRAM1") == 0) {
-		op_scram1(st, j->conn, f, (size_t)n);
+		op_scram1(a, j->conn, f, (size_t)n);
 	} else if (strcmp(f[1], "SCRAM2") == 0) {
-		op_scram2(st, j->conn, f, (size_t)n);
+		op_scram2(a, j->conn, f, (size_t)n);
 	} else if (strcmp(f[1], "SCRAMX") == 0 && n == 3) {
 		struct scram_sess *x = sess_take(j->conn, f[2]);
 		if (x != NULL)
@@ -520,9 +556,15 @@ static void *thread_main(void *arg)
 {
 	(void)arg;
 	str_t err = STR_INIT;
-	struct store *st = store_open(server.cfg, &err);
-	if (st == NULL) {
+	struct auth_ctx a;
+	a.st = store_open(server.cfg, &err);
+	if (a.st == NULL) {
 		log_error("auth: store: %s", str_c(&err));
+		exit(1);
+	}
+	a.sec = secrets_open(server.cfg, NULL, &err);
+	if (a.sec == NULL) {
+		log_error("auth: %s", str_c(&err));
 		exit(1);
 	}
 	str_free(&err);
@@ -537,7 +579,7 @@ static void *thread_main(void *arg)
 		queue_len--;
 		pthread_mutex_unlock(&lock);
 
-		handle(st, j);
+		handle(&a, j);
 
 		explicit_bzero(j->msg, j->len);
 		pthread_mutex_lock(&lock);
@@ -575,6 +617,113 @@ static void enqueue(struct conn *c, const char *msg, size_t len)
 	queue_len++;
 	pthread_cond_signal(&cond);
 	pthread_mutex_unlock(&lock);
+}
+
+/* Sessions over all workers (only the reading thread touches these).
+ * Each worker names its sessions with its own numbers; a session is
+ * (connection of its worker, number). A worker that goes away (exits or
+ * dies) takes its sessions with it. */
+#define USER_BUCKETS 4096
+
+struct user_count {
+	struct user_count *next;
+	unsigned n;
+	char name[];
+};
+
+struct session {
+	unsigned long long sid;
+	struct user_count *user;
+};
+
+static struct user_count *user_counts[USER_BUCKETS];
+
+static struct user_count **user_slot(const char *name)
+{
+	unsigned h = 5381;
+	for (const char *p = name; *p != '\0'; p++)
+		h = h * 33 + (unsigned char)*p;
+	struct user_count **u = &user_counts[h % USER_BUCKETS];
+	while (*u != NULL && strcmp((*u)->name, name) != 0)
+		u = &(*u)->next;
+	return u;
+}
+
+static void session_release(struct session *x)
+{
+	struct user_count **u = user_slot(x->user->name);
+	if (--x->user->n == 0) {
+		struct user_count *dead = *u;
+		*u = dead->next;
+		free(dead);
+	}
+}
+
+/* SESS sid user -> OK | LIMIT (a new login: counted when under the limit)
+ * HOLD sid user -> OK         (a session from before the auth process
+ *                              restarted: counted whatever the limit)
+ * END sid       -> OK         (the session is over; unknown sids are fine) */
+static void op_session(struct conn *c, const char **f, size_t n)
+{
+	const char *id = f[0];
+	bool hold = strcmp(f[1], "HOLD") == 0;
+	if (strcmp(f[1], "END") == 0 && n == 3) {
+		unsigned long long sid = strtoull(f[2], NULL, 10);
+		for (size_t i = 0; i < c->nsessions; i++) {
+			if (c->sessions[i].sid == sid) {
+				session_release(&c->sessions[i]);
+				c->sessions[i] = c->sessions[--c->nsessions];
+				break;
+			}
+		}
+		reply1(c, id, "OK");
+		return;
+	}
+	if (n != 4 || f[3][0] == '\0' || strlen(f[3]) > USER_NAME_MAX) {
+		reply1(c, id, "ERR");
+		return;
+	}
+	struct user_count **u = user_slot(f[3]);
+	unsigned max = (unsigned)config_int(server.cfg, "maxlogins_per_user");
+	if (!hold && max > 0 && *u != NULL && (*u)->n >= max) {
+		reply1(c, id, "LIMIT");
+		return;
+	}
+	if (*u == NULL) {
+		size_t len = strlen(f[3]);
+		*u = xcalloc(1, sizeof(**u) + len + 1);
+		memcpy((*u)->name, f[3], len + 1);
+	}
+	(*u)->n++;
+	if (c->nsessions == c->sessions_alloc) {
+		c->sessions_alloc = c->sessions_alloc ? c->sessions_alloc * 2 : 16;
+		c->sessions = xrealloc(c->sessions, c->sessions_alloc * sizeof(*c->sessions));
+	}
+	c->sessions[c->nsessions].sid = strtoull(f[2], NULL, 10);
+	c->sessions[c->nsessions].user = *u;
+	c->nsessions++;
+	reply1(c, id, "OK");
+}
+
+/* A session message, handled at once by the reading thread, in the order
+ * the worker sent them: 1. Anything else: 0. */
+static int session_message(struct conn *c, char *msg, size_t len)
+{
+	const char *f[AUTH_MAX_FIELDS];
+	int n = split_fields(msg, len, f, AUTH_MAX_FIELDS);
+	if (n < 3 || (strcmp(f[1], "SESS") != 0 && strcmp(f[1], "HOLD") != 0 && strcmp(f[1], "END") != 0))
+		return 0;
+	op_session(c, f, (size_t)n);
+	return 1;
+}
+
+static void sessions_release_all(struct conn *c)
+{
+	for (size_t i = 0; i < c->nsessions; i++)
+		session_release(&c->sessions[i]);
+	free(c->sessions);
+	c->sessions = NULL;
+	c->nsessions = c->sessions_alloc = 0;
 }
 
 static void auth_run(int listen_fd)
@@ -620,7 +769,8 @@ static void auth_run(int listen_fd)
 			if (r < 0 && (errno == EAGAIN || errno == EINTR))
 				continue;
 			if (r <= 0) {
-				/* the worker went away */
+				/* the worker went away, and its sessions with it */
+				sessions_release_all(c);
 				pthread_mutex_lock(&lock);
 				shutdown(c->fd, SHUT_RDWR);
 				conn_unref_locked(c);
@@ -632,6 +782,8 @@ static void auth_run(int listen_fd)
 				log_warn("auth: request of %zd bytes dropped", r);
 				continue;
 			}
+			if (session_message(c, buf, (size_t)r))
+				continue;
 			enqueue(c, buf, (size_t)r);
 		}
 		if (pfd[0].revents & POLLIN) {
@@ -648,9 +800,15 @@ static void auth_run(int listen_fd)
 
 pid_t auth_process_start(int listen_fd)
 {
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
 	if (pid == 0) {
@@ -659,8 +817,10 @@ pid_t auth_process_start(int listen_fd)
 		signal(SIGCHLD, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		auth_run(listen_fd);
 		_exit(1);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return pid;
 }

@@ -24,7 +24,10 @@ typedef void auth_reply_cb(void *ctx, const char *const *fields, size_t n);
 unsigned auth_request(const char *const *fields, size_t n, auth_reply_cb *cb, void *ctx);
 /* The requester went away: its callback is not called. */
 void auth_request_cancel(unsigned handle);
-/* Worker start: where the auth socket is. */
-void auth_client_init(const char *socket_path);
+/* Worker start: where the auth socket is, and what to call each time a
+ * connection to the auth process is made (it may send requests: HOLD of
+ * the sessions the worker has). The worker reconnects by itself soon
+ * after losing the auth process. */
+void auth_client_init(const char *socket_path, void (*on_connect)(void));
 
 #endif

@@ -22,6 +22,18 @@
  *   SCRAM2 sid client-final cbdata-base64
  *       -> OK user authcid server-final | FAIL delay-ms reason | BAD reason | NOAUTHZ
  *   SCRAMX sid                    (forget an aborted exchange) -> OK
+ *
+ * Sessions, counted over all workers for maxlogins_per_user (the auth
+ * process handles these at once, in the order each worker sent them; sid
+ * is the worker's decimal number for the session, never reused by it):
+ *
+ *   SESS sid user   a login succeeded -> OK (counted) | LIMIT (not counted)
+ *   HOLD sid user   a session of the worker from before the auth process
+ *                   restarted (sent on reconnecting) -> OK, counted always
+ *   END sid         the session is over (or its SESS was given up) -> OK
+ *
+ * A worker's sessions end with its connection to the auth socket, so a
+ * worker that dies frees every slot it held.
  */
 #ifndef AGORA_AUTH_PROTO_H
 #define AGORA_AUTH_PROTO_H

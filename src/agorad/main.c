@@ -4,6 +4,7 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/str.h"
+#include "lib-storage/secrets.h"
 #include "lib-storage/store.h"
 
 #include <errno.h>
@@ -63,54 +64,94 @@ static void partition_dir_cb(const char *name, const char *dir, void *ctx)
 	ensure_dir(dir, d->uid, d->gid);
 }
 
-/* Started as root: take the `user` option's identity before any mail is
- * touched. */
-static void drop_privileges(const struct config *cfg)
+/* Started as root with the `user` option: the workers become that account
+ * (worker_drop_privileges) and the store belongs to it; the master stays
+ * root only to restart the auth process, which keeps root to read
+ * secrets.db. Here: look the account up and make the directories. */
+static void prepare_privileges(const struct config *cfg)
 {
 	const char *user = config_str(cfg, "user");
 	struct dir_ctx d = { getuid(), getgid() };
-	struct passwd *pw = NULL;
 	if (getuid() == 0) {
 		if (user == NULL) {
 			log_warn("%s: running as root because the `user` option is not set; "
 				 "set it to an unprivileged account", config_path(cfg));
-			goto dirs;
+		} else {
+			struct passwd *pw = getpwnam(user);
+			if (pw == NULL)
+				log_fatal("%s: user: no such system user '%s'", config_path(cfg), user);
+			if (pw->pw_uid == 0)
+				log_fatal("%s: user: '%s' is root; name an unprivileged account", config_path(cfg), user);
+			d.uid = pw->pw_uid;
+			d.gid = pw->pw_gid;
+			server.drop = true;
+			server.run_uid = pw->pw_uid;
+			server.run_gid = pw->pw_gid;
 		}
-		pw = getpwnam(user);
-		if (pw == NULL)
-			log_fatal("%s: user: no such system user '%s'", config_path(cfg), user);
-		d.uid = pw->pw_uid;
-		d.gid = pw->pw_gid;
 	}
-dirs:
 	ensure_dir(config_str(cfg, "configdirectory"), d.uid, d.gid);
 	config_foreach_partition(cfg, partition_dir_cb, &d);
-	if (pw != NULL) {
-		str_t err = STR_INIT;
-		if (store_give_to_user(cfg, &err) < 0)
-			log_fatal("%s", str_c(&err));
-		str_free(&err);
-		if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-			log_fatal("cannot become %s: %s", user, strerror(errno));
-		if (setuid(0) == 0)
-			log_fatal("privileges were not dropped");
-		log_info("running as %s", user);
+}
+
+void worker_drop_privileges(void)
+{
+	if (!server.drop)
+		return;
+	if (setgroups(0, NULL) < 0 || setgid(server.run_gid) < 0 || setuid(server.run_uid) < 0)
+		log_fatal("cannot become %s: %s", config_str(server.cfg, "user"), strerror(errno));
+	if (setuid(0) == 0)
+		log_fatal("privileges were not dropped");
+}
+
+/* secrets.db: made (mode 0600) and, when the workers run as another
+ * account, owned by root; the secrets of an older store move out of
+ * agora.db into it. */
+static void prepare_secrets(const struct config *cfg)
+{
+	str_t err = STR_INIT;
+	unsigned moved = 0;
+	if (secrets_migrate(cfg, &moved, NULL, &err) < 0)
+		log_fatal("%s", str_c(&err));
+	struct secrets *sec = secrets_open(cfg, NULL, &err);
+	if (sec == NULL)
+		log_fatal("%s", str_c(&err));
+	secrets_close(&sec);
+	if (server.drop) {
+		static const char *const files[] = { "", "-wal", "-shm" };
+		for (size_t i = 0; i < 3; i++) {
+			str_t path = STR_INIT;
+			str_printf(&path, "%s/%s%s", config_str(cfg, "configdirectory"), SECRETS_DB, files[i]);
+			if ((chown(str_c(&path), 0, 0) < 0 || chmod(str_c(&path), 0600) < 0) && errno != ENOENT)
+				log_fatal("%s: %s", str_c(&path), strerror(errno));
+			str_free(&path);
+		}
 	}
+	str_free(&err);
 }
 
 static pid_t start_worker(unsigned index)
 {
+	/* A SIGTERM between the fork and the child's signal() would only set
+	 * the child's copy of stop_requested: held back until then. */
+	sigset_t stop, old;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, &old);
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return -1;
 	}
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		worker_run(index);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	return pid;
 }
 
@@ -152,13 +193,14 @@ int main(int argc, char **argv)
 		log_warn("no TLS configured: passwords travel in plain text");
 	if (listeners_open(&server) < 0)
 		exit(2);
-	drop_privileges(cfg);
+	prepare_privileges(cfg);
 
 	/* Create the database once before the workers race to do it. */
 	struct store *st = store_open(cfg, &err);
 	if (st == NULL)
 		log_fatal("store: %s", str_c(&err));
 	store_close(&st);
+	prepare_secrets(cfg);
 	/* Held (shared) for the life of the server and its workers: `agora
 	 * reconstruct` takes it exclusively and so never runs beside us. */
 	str_t lock = STR_INIT;
@@ -175,6 +217,15 @@ int main(int argc, char **argv)
 	if (server.auth_listen_fd < 0)
 		exit(2);
 	server.auth_path = str_steal(&auth_path);
+	if (server.drop) {
+		/* the workers connect to it as `user` */
+		if (chown(server.auth_path, server.run_uid, server.run_gid) < 0)
+			log_fatal("%s: chown: %s", server.auth_path, strerror(errno));
+		if (store_give_to_user(cfg, &err) < 0)
+			log_fatal("%s", str_c(&err));
+		log_info("workers run as %s; the master and the auth process stay root",
+			 config_str(cfg, "user"));
+	}
 
 	nworkers = (unsigned)config_int(cfg, "workers");
 	if (nworkers == 0) {

@@ -1,7 +1,10 @@
 /* The agorad process model.
  *
- * The master binds every listener, drops privileges, and forks `workers`
- * worker processes. Each worker runs one libevent loop that accepts on the
+ * The master binds every listener and forks the auth process and
+ * `workers` worker processes. Started as root with the `user` option, the
+ * workers become that account at once; the master (which only forks,
+ * waits and passes signals on) and the auth process (which alone reads
+ * secrets.db) stay root. Each worker runs one libevent loop that accepts on the
  * shared listening sockets and serves many connections. The master restarts
  * a worker that dies (its connections are lost, nothing else: every change
  * is committed to the store before it is acknowledged) and on SIGTERM or
@@ -10,6 +13,7 @@
 #define AGORA_SERVER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <openssl/ssl.h>
 
 struct config;
@@ -35,6 +39,10 @@ struct server {
 	 * memory shared by all: maxconnections_per_ip counts over all workers. */
 	volatile unsigned *conn_counts;
 	unsigned nworkers;
+	/* Started as root with `user`: the workers become run_uid/run_gid. */
+	bool drop;
+	uid_t run_uid;
+	gid_t run_gid;
 	int auth_listen_fd;  /* the auth socket, bound by the master */
 	char *auth_path;     /* its path */
 };
@@ -52,5 +60,7 @@ int tls_init(struct server *srv);
 int tls_reload(struct server *srv);
 /* worker.c */
 void worker_run(unsigned index) __attribute__((noreturn));
+/* main.c: in a new worker, before it opens the store: become `user`. */
+void worker_drop_privileges(void);
 
 #endif

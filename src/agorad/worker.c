@@ -33,16 +33,6 @@ void worker_changed(void)
 	event_add(poll_ev, &now);
 }
 
-unsigned worker_user_sessions(const char *user)
-{
-	unsigned n = 0;
-	for (struct imap_client *c = worker->clients; c != NULL; c = c->next) {
-		if (c->user != NULL && strcmp(c->user, user) == 0)
-			n++;
-	}
-	return n;
-}
-
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
@@ -107,6 +97,7 @@ void worker_run(unsigned index)
 	char role[32];
 	snprintf(role, sizeof(role), "worker %u", index);
 	log_set_role(role);
+	worker_drop_privileges();
 	worker = &w;
 	w.index = index;
 	w.base = event_base_new();
@@ -123,7 +114,7 @@ void worker_run(unsigned index)
 	close(server.auth_listen_fd);
 	for (unsigned i = 0; i < CONN_BUCKETS; i++)
 		server.conn_counts[index * CONN_BUCKETS + i] = 0;
-	auth_client_init(server.auth_path);
+	auth_client_init(server.auth_path, imap_clients_hold_sessions);
 	w.change_counter = w.store->be->change_counter(w.store);
 	store_pool_init(w.base, server.cfg);
 	for (unsigned i = 0; i < server.nlisteners; i++) {

@@ -26,7 +26,4 @@ extern struct worker *worker;
 void worker_changed(void);
 #define CHANGE_POLL_MS 200
 
-/* Concurrent sessions of a user on this worker. */
-unsigned worker_user_sessions(const char *user);
-
 #endif

@@ -4,6 +4,8 @@
  *   agora.db                       the database, taken with SQLite's online
  *                                  backup API (one read transaction: a
  *                                  consistent point even while agorad runs)
+ *   secrets.db                     the password hashes and SCRAM keys
+ *                                  (mode 0600), taken after agora.db
  *   partitions/NAME/XX/UNIQUEID/GUID
  *                                  every message file a row of that
  *                                  database names, hard-linked from the

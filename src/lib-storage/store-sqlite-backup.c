@@ -155,6 +155,28 @@ out:
 	return ret;
 }
 
+/* secrets.db, copied like agora.db into a file made with mode 0600
+ * first. A store without one (nothing ever written there) gives 0. */
+static int secrets_copy(const char *from, const char *to, str_t *err)
+{
+	if (access(from, F_OK) < 0)
+		return 0;
+	unlink(to);
+	int fd = open(to, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		str_printf(err, "%s: %s", to, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	if (db_copy(from, to, err) < 0) {
+		if (access(from, R_OK) < 0)
+			str_printf(err, " (secrets.db holds the password hashes: run this as root or as its owner)");
+		unlink(to);
+		return -1;
+	}
+	return 1;
+}
+
 struct msgfile {
 	char *partition;
 	char *rel;  /* XX/UNIQUEID/GUID */
@@ -387,6 +409,17 @@ int store_backup(const struct config *cfg, const char *dir, struct backup_report
 	rep->messages = fl.n;
 	rep->mailboxes = fl.mailboxes;
 
+	/* The secrets, after agora.db: an account in that snapshot was added
+	 * with its secret already written (agora user add writes it first). */
+	str_t sec_from = STR_INIT, sec_to = STR_INIT;
+	str_printf(&sec_from, "%s/secrets.db", config_str(cfg, "configdirectory"));
+	str_printf(&sec_to, "%s/secrets.db", dir);
+	int has_secrets = secrets_copy(str_c(&sec_from), str_c(&sec_to), err);
+	str_free(&sec_from);
+	str_free(&sec_to);
+	if (has_secrets < 0)
+		goto out;
+
 	/* The configuration, and a manifest. */
 	str_clear(&path);
 	str_printf(&path, "%s/config", dir);
@@ -402,6 +435,7 @@ int store_backup(const struct config *cfg, const char *dir, struct backup_report
 	struct part_list pl = { STR_INIT };
 	str_printf(&pl.text, "agora backup 1\ncreated %lld\nconfig %s\nmailboxes %lu\nmessages %lu\n",
 		   (long long)time(NULL), config_path(cfg) ? config_path(cfg) : "", rep->mailboxes, rep->messages);
+	str_printf(&pl.text, "secrets %s\n", has_secrets ? "secrets.db" : "none");
 	config_foreach_partition(cfg, manifest_partition, &pl);
 	str_clear(&path);
 	str_printf(&path, "%s/MANIFEST", dir);
@@ -579,8 +613,9 @@ int store_restore(const struct config *cfg, const char *dir, bool force, struct 
 	if (force) {
 		struct wipe_ctx w = { 0 };
 		config_foreach_partition(cfg, wipe_partition, &w);
-		static const char *const files[] = { "agora.db", "agora.db-wal", "agora.db-shm" };
-		for (size_t i = 0; i < 3; i++) {
+		static const char *const files[] = { "agora.db", "agora.db-wal", "agora.db-shm",
+						     "secrets.db", "secrets.db-wal", "secrets.db-shm" };
+		for (size_t i = 0; i < 6; i++) {
 			str_clear(&path);
 			str_printf(&path, "%s/%s", confdir, files[i]);
 			if (unlink(str_c(&path)) < 0 && errno != ENOENT)
@@ -626,6 +661,31 @@ int store_restore(const struct config *cfg, const char *dir, bool force, struct 
 	if (sync_dir_fs(confdir) < 0 || rename(str_c(&tmpdb), str_c(&live)) < 0 || sync_dir_fs(confdir) < 0) {
 		str_printf(err, "%s: %s", str_c(&live), strerror(errno));
 		goto out;
+	}
+	/* ... and the secrets (a backup from before secrets.db has none: its
+	 * agora.db still holds them, and they move on the next start). They
+	 * stay the restoring user's (root's), mode 0600. */
+	str_clear(&from);
+	str_clear(&path);
+	str_printf(&from, "%s/secrets.db", dir);
+	str_printf(&path, "%s/secrets.db.restore", confdir);
+	if (access(str_c(&from), F_OK) == 0) {
+		if (secrets_copy(str_c(&from), str_c(&path), err) < 0)
+			goto out;
+		str_t sec = STR_INIT;
+		str_printf(&sec, "%s/secrets.db", confdir);
+		for (size_t i = 0; i < 2; i++) {
+			str_t j = STR_INIT;
+			str_printf(&j, "%s%s", str_c(&sec), journals[i]);
+			unlink(str_c(&j));
+			str_free(&j);
+		}
+		int r = rename(str_c(&path), str_c(&sec));
+		if (r < 0 || sync_dir_fs(confdir) < 0)
+			str_printf(err, "%s: %s", str_c(&sec), strerror(errno));
+		str_free(&sec);
+		if (r < 0)
+			goto out;
 	}
 	if (give_to_user(cfg, err) < 0)
 		goto out;

@@ -137,7 +137,7 @@ static int store_usage(struct sqlite_store *s, const char *root, uint64_t bytes,
 
 static int recompute(struct sqlite_store *s, const char *root)
 {
-	uint64_t b, m;
+	uint64_t b = 0, m = 0;
 	if (compute(s, root, &b, &m) < 0)
 		return -1;
 	return store_usage(s, root, b, m);

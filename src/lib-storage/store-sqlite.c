@@ -2,6 +2,8 @@
  *
  * On disk, under `configdirectory`:
  *   agora.db (+ -wal, -shm)   the metadata database, WAL mode, synchronous=FULL
+ *   secrets.db (+ -wal, -shm) password hashes and SCRAM keys (secrets.h),
+ *                             which this file never opens
  * and under each partition directory:
  *   tmp/GUID                  a message being received, not yet in any mailbox
  *   XX/UNIQUEID/GUID          a message of the mailbox whose uniqueid is
@@ -50,11 +52,10 @@
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
-	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, hash TEXT NOT NULL, created INTEGER NOT NULL);"
-	/* SCRAM keys follow their account through renames and deletes. */
-	"CREATE TABLE IF NOT EXISTS user_secrets(name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE"
-	"  ON UPDATE CASCADE,"
-	" scheme TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY(name, scheme));"
+	/* An account; its password hash and SCRAM keys are in secrets.db
+	 * under secret_id (lib-storage/secrets.h), never here. */
+	"CREATE TABLE IF NOT EXISTS users(name TEXT PRIMARY KEY, created INTEGER NOT NULL,"
+	"  secret_id TEXT NOT NULL DEFAULT '');"
 	"CREATE TABLE IF NOT EXISTS groups(name TEXT PRIMARY KEY);"
 	"CREATE TABLE IF NOT EXISTS group_members(grp TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,"
 	"  member TEXT NOT NULL, PRIMARY KEY(grp, member));"
@@ -265,6 +266,20 @@ static void random_hex(char *out, size_t nbytes)
 
 /* ---------------------------------------------------------------- open */
 
+/* A store made before secrets.db has users.hash (and user_secrets) and no
+ * secret_id; the column comes here, the secrets move in secrets_migrate
+ * (which only a process that may open secrets.db runs). */
+static int add_secret_id(struct sqlite_store *s)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, "SELECT secret_id FROM users LIMIT 0", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_finalize(q);
+		return 0;
+	}
+	return sqlite3_exec(s->db, "ALTER TABLE users ADD COLUMN secret_id TEXT NOT NULL DEFAULT ''",
+			    NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
 static struct store *sq_open(const struct config *cfg, str_t *err)
 {
 	const char *dir = config_str(cfg, "configdirectory");
@@ -292,6 +307,7 @@ static struct store *sq_open(const struct config *cfg, str_t *err)
 	}
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    add_secret_id(s) < 0 ||
 	    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		str_printf(err, "%s: cannot set up the schema: %s", str_c(&path), sqlite3_errmsg(s->db));
 		goto fail;
@@ -345,14 +361,14 @@ static uint64_t sq_change_counter(struct store *st)
 
 /* ---------------------------------------------------------------- users */
 
-static int sq_user_add(struct store *st, const char *name, const char *hash)
+static int sq_user_add(struct store *st, const char *name, const char *secret_id)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = sqlite_prep(s, "INSERT INTO users(name, hash, created) VALUES(?, ?, ?)");
+	sqlite3_stmt *q = sqlite_prep(s, "INSERT INTO users(name, secret_id, created) VALUES(?, ?, ?)");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, secret_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL));
 	if (sqlite3_step(q) != SQLITE_DONE) {
 		if (sqlite3_errcode(s->db) == SQLITE_CONSTRAINT)
@@ -360,61 +376,6 @@ static int sq_user_add(struct store *st, const char *name, const char *hash)
 		return sqlite_db_fail(s, "user add");
 	}
 	return 0;
-}
-
-static int sq_user_set_hash(struct store *st, const char *name, const char *hash)
-{
-	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = sqlite_prep(s, "UPDATE users SET hash = ? WHERE name = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-	if (sqlite_step_done(s, q, "user passwd") < 0)
-		return -1;
-	if (sqlite3_changes(s->db) == 0)
-		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
-	return 0;
-}
-
-static int sq_user_set_secret(struct store *st, const char *name, const char *scheme, const char *value)
-{
-	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = sqlite_prep(s, value != NULL ?
-		"INSERT OR REPLACE INTO user_secrets(name, scheme, value) SELECT name, ?, ? FROM users WHERE name = ?" :
-		"DELETE FROM user_secrets WHERE scheme = ? AND ?2 IS NULL AND name = ?3");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, scheme, -1, SQLITE_STATIC);
-	if (value != NULL)
-		sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(q, 2);
-	sqlite3_bind_text(q, 3, name, -1, SQLITE_STATIC);
-	if (sqlite_step_done(s, q, "user secret") < 0)
-		return -1;
-	if (value != NULL && sqlite3_changes(s->db) == 0)
-		return sqlite_fail(s, STORE_ERR_NOTFOUND, "no user %s", name);
-	return 0;
-}
-
-static int sq_user_get_secret(struct store *st, const char *name, const char *scheme, str_t *value)
-{
-	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = sqlite_prep(s, "SELECT value FROM user_secrets WHERE name = ? AND scheme = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, scheme, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return sqlite_db_fail(s, "user secret get");
-	str_clear(value);
-	str_append(value, (const char *)sqlite3_column_text(q, 0));
-	sqlite3_reset(q);
-	return 1;
 }
 
 static int sq_user_del(struct store *st, const char *name)
@@ -450,10 +411,10 @@ fail:
 	return -1;
 }
 
-static int sq_user_get(struct store *st, const char *name, str_t *hash)
+static int sq_user_get(struct store *st, const char *name, str_t *secret_id)
 {
 	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = sqlite_prep(s, "SELECT hash FROM users WHERE name = ?");
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT secret_id FROM users WHERE name = ?");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
@@ -462,9 +423,9 @@ static int sq_user_get(struct store *st, const char *name, str_t *hash)
 		return 0;
 	if (rc != SQLITE_ROW)
 		return sqlite_db_fail(s, "user get");
-	if (hash != NULL) {
-		str_clear(hash);
-		str_append(hash, (const char *)sqlite3_column_text(q, 0));
+	if (secret_id != NULL) {
+		str_clear(secret_id);
+		str_append(secret_id, (const char *)sqlite3_column_text(q, 0));
 	}
 	sqlite3_reset(q);
 	return 1;
@@ -1881,7 +1842,7 @@ fail_nolock:
 static int expunge_rows(struct sqlite_store *s, const struct mailbox_info *mbox,
 			const uint32_t *uids, size_t n, str_t *files, str_t *jl)
 {
-	uint64_t modseq;
+	uint64_t modseq = 0;
 	if (n == 0)
 		return 0;
 	if (next_modseq(s, mbox->id, &modseq) < 0)
@@ -2140,7 +2101,7 @@ static int sq_msg_copy(struct store *st, const struct mailbox_info *src, const s
 		goto fail_tx;
 	}
 	str_free(&now);
-	uint64_t modseq;
+	uint64_t modseq = 0;
 	int64_t copied_bytes = 0, copied_msgs = 0;
 	if (next_modseq(s, dst->id, &modseq) < 0)
 		goto fail_tx;
@@ -2763,12 +2724,9 @@ const struct store_backend store_sqlite_backend = {
 	.errcode = sq_errcode,
 	.change_counter = sq_change_counter,
 	.user_add = sq_user_add,
-	.user_set_hash = sq_user_set_hash,
 	.user_del = sq_user_del,
 	.user_rename = sq_user_rename,
 	.user_purge = sq_user_purge,
-	.user_set_secret = sq_user_set_secret,
-	.user_get_secret = sq_user_get_secret,
 	.user_get = sq_user_get,
 	.user_list = sq_user_list,
 	.group_add = sq_group_add,

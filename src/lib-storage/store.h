@@ -120,11 +120,6 @@ struct quota_info {
 	uint64_t message_used;
 };
 
-struct user_info {
-	char *name;
-	char *hash;
-};
-
 /* What `agora reconstruct` and `agora check` give the store: message
  * parsing lives above this layer (lib-deliver), and every change or problem
  * found is reported as one line. */
@@ -147,8 +142,10 @@ struct store_backend {
 	uint64_t (*change_counter)(struct store *st);
 
 	/* users and groups */
-	int (*user_add)(struct store *st, const char *name, const char *hash);
-	int (*user_set_hash)(struct store *st, const char *name, const char *hash);
+	/* Accounts. Their secrets are not here but in secrets.db
+	 * (secrets.h), under the account's secret id, which user_add sets and
+	 * nothing changes afterwards (a rename keeps it). */
+	int (*user_add)(struct store *st, const char *name, const char *secret_id);
 	int (*user_del)(struct store *st, const char *name);
 	/* Renames a user in one transaction: their mailboxes (user.OLD and
 	 * below become user.NEW...), their account (when OLD has one; fails
@@ -163,13 +160,8 @@ struct store_backend {
 	 * group memberships, quota roots, and every ACL entry naming them) and
 	 * appends one line per kind of thing removed to `report`. */
 	int (*user_purge)(struct store *st, const char *name, str_t *report);
-	int (*user_get)(struct store *st, const char *name, str_t *hash); /* three-way */
-	/* Secrets stored beside the password hash, one per scheme
-	 * ("SCRAM-SHA-1", "SCRAM-SHA-256"; lib-auth/scram.h gives the form).
-	 * set: value NULL removes; NOTFOUND when there is no such user.
-	 * get: three-way. Deleting the user deletes them. */
-	int (*user_set_secret)(struct store *st, const char *name, const char *scheme, const char *value);
-	int (*user_get_secret)(struct store *st, const char *name, const char *scheme, str_t *value);
+	/* Three-way; the account's secret id goes to secret_id (may be NULL). */
+	int (*user_get)(struct store *st, const char *name, str_t *secret_id);
 	int (*user_list)(struct store *st, void (*cb)(const char *name, void *ctx), void *ctx);
 	int (*group_add)(struct store *st, const char *name, const char *const *members);
 	int (*group_del)(struct store *st, const char *name);

@@ -32,7 +32,7 @@
 /* Consecutive bad commands after which the server says BYE. */
 #define IMAP_MAX_BAD_COMMANDS    20
 /* Default for `maxlogins_per_user`: concurrent IMAP sessions of one user
- * on one worker set. */
+ * over all workers (the auth process counts them). */
 #define MAX_LOGINS_PER_USER_DEFAULT 50
 /* Autologout timers (RFC 3501 5.4): at least 30 minutes after login;
  * one minute before it. Configurable as `timeout` and `login_timeout`. */

@@ -46,7 +46,7 @@ static const struct key_def keys[] = {
 	{ "tls_versions", K_STR, "tls1_2 tls1_3", "TLS versions offered: `tls1_2`, `tls1_3` (older ones are refused as below the floor)." },
 	{ "allowplaintext", K_BOOL, "no", "With TLS configured, allow LOGIN and PLAIN on connections that are not encrypted. Without TLS configured plaintext logins are always allowed (and a warning is logged at start)." },
 	{ "maxmessagesize", K_SIZE, STR(MAX_MESSAGE_SIZE_DEFAULT), "Largest message accepted by APPEND or delivery, in bytes (K, M, G suffixes allowed)." },
-	{ "maxlogins_per_user", K_INT, STR(MAX_LOGINS_PER_USER_DEFAULT), "Concurrent IMAP sessions one user may have on one worker; 0 means no limit." },
+	{ "maxlogins_per_user", K_INT, STR(MAX_LOGINS_PER_USER_DEFAULT), "Concurrent IMAP sessions one user may have (over all workers); 0 means no limit." },
 	{ "timeout", K_DURATION_M, "30", "Autologout timer after login, in minutes (RFC 3501 asks for at least 30); `s` suffix for seconds." },
 	{ "login_timeout", K_DURATION_S, STR(IMAP_LOGIN_TIMEOUT_DEFAULT_SEC), "Autologout timer before login, in seconds." },
 	{ "proxyservers", K_STR, "", "Space-separated users who may log in as any other user by giving that user as the authorization identity of AUTHENTICATE PLAIN (as admins may)." },

@@ -3,6 +3,7 @@ that tune them): the exact response a client gets when it passes one, and
 whether the connection is still usable afterwards."""
 import os
 import re
+import signal
 import time
 
 import pytest
@@ -316,3 +317,120 @@ def test_failed_logins_count_as_bad_commands(strict):
     assert r.cmd("c3", "BOGUS")[-1].startswith("c3 BAD")
     assert r.cmd("c4", "BOGUS")[-1].startswith("c4 BAD")
     noop_ok(r)
+
+
+def _socket_inodes(pid):
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            out.add(int(link[8:-1]))
+    return out
+
+
+def _worker_of(raw, workers):
+    """The worker process serving this client connection: the one holding
+    the server end (local port = the client's remote, and so on) of it."""
+    cport = raw.sock.getsockname()[1]
+    sport = raw.sock.getpeername()[1]
+    inode = None
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            local, remote = parts[1], parts[2]
+            if int(local.split(":")[1], 16) == sport and int(remote.split(":")[1], 16) == cport:
+                inode = int(parts[9])
+    assert inode is not None
+    for w in workers:
+        if inode in _socket_inodes(w):
+            return w
+    return None
+
+
+def test_maxlogins_per_user_over_all_workers(make_server):
+    """The limit counts a user's sessions on every worker (the auth
+    process keeps the count), frees a slot at logout and when a
+    connection is dropped, and frees all of a killed worker's slots."""
+    from test_auth_separation import proc_children
+    s = make_server(conf={"maxlogins_per_user": "3", "workers": "2"})
+    s.raw().login("alice").close()     # start-up over, the auth process is up
+    kids = proc_children(s.proc.pid)
+    workers = [p for p, comm in kids if comm != "agorad-auth"]
+    assert len(workers) == 2
+    # connections until each worker has at least four
+    by_worker = {w: [] for w in workers}
+    spare = []
+    for _ in range(60):
+        r = s.raw()
+        w = _worker_of(r, workers)
+        if w is not None and len(by_worker[w]) < 4:
+            by_worker[w].append(r)
+        else:
+            spare.append(r)
+        if all(len(v) >= 4 for v in by_worker.values()):
+            break
+    for r in spare:
+        r.close()
+    a, b = workers
+    if len(by_worker[a]) < 4 or len(by_worker[b]) < 4:
+        pytest.skip("connections did not land on both workers")
+
+    def login(r, tag):
+        return r.cmd(tag, "LOGIN bob bobpw")[-1]
+
+    # two on worker a, one on worker b: the limit is reached
+    assert login(by_worker[a][0], "l1").startswith("l1 OK")
+    assert login(by_worker[b][0], "l2").startswith("l2 OK")
+    assert login(by_worker[a][1], "l3").startswith("l3 OK")
+    # a fourth is refused on either worker (each alone has fewer than 3)
+    assert login(by_worker[b][1], "l4") == "l4 NO [LIMIT] Too many sessions for this user"
+    assert login(by_worker[a][2], "l5") == "l5 NO [LIMIT] Too many sessions for this user"
+    # another user is not affected
+    assert by_worker[b][2].cmd("x", "LOGIN alice alicepw")[-1].startswith("x OK")
+    # LOGOUT frees a slot
+    assert by_worker[a][0].cmd("z", "LOGOUT")[-1].startswith("z OK")
+    assert by_worker[a][0].closed()
+    time.sleep(0.3)
+    assert login(by_worker[b][1], "l6").startswith("l6 OK")
+    assert login(by_worker[a][2], "l7") == "l7 NO [LIMIT] Too many sessions for this user"
+    # a dropped connection frees its slot too
+    by_worker[b][0].sock.close()
+    time.sleep(0.5)
+    assert login(by_worker[a][2], "l8").startswith("l8 OK")
+    # sessions now: a[1], b[1], a[2]; a worker that dies takes its slots along
+    os.kill(a, signal.SIGKILL)
+    deadline = time.time() + 10
+    ok = 0
+    while time.time() < deadline and ok < 2:
+        r = s.raw()
+        line = r.cmd("k", "LOGIN bob bobpw")[-1]
+        if line.startswith("k OK"):
+            ok += 1
+            by_worker[b].append(r)
+        else:
+            time.sleep(0.2)
+    assert ok == 2, s.log_text()[-2000:]
+    # and the count is exact again: b[1] and the two new ones
+    r = s.raw()
+    assert r.cmd("m", "LOGIN bob bobpw")[-1] == "m NO [LIMIT] Too many sessions for this user"
+
+
+def test_maxlogins_survives_auth_restart(make_server):
+    """Sessions are told again to a restarted auth process (HOLD)."""
+    from test_auth_separation import auth_pid
+    s = make_server(conf={"maxlogins_per_user": "2", "workers": "2"})
+    r1 = s.raw().login("bob")
+    r2 = s.raw().login("bob")
+    old = auth_pid(s)
+    os.kill(old, signal.SIGKILL)
+    auth_pid(s, not_pid=old)
+    time.sleep(1.5)    # the workers reconnect and hold their sessions
+    r3 = s.raw()
+    assert r3.cmd("a", "LOGIN bob bobpw")[-1] == "a NO [LIMIT] Too many sessions for this user"
+    assert r1.cmd("z", "LOGOUT")[-1].startswith("z OK")
+    time.sleep(0.3)
+    assert r3.cmd("b", "LOGIN bob bobpw")[-1].startswith("b OK")
+    noop_ok(r2)

@@ -1,4 +1,5 @@
-"""agorad started as root runs its workers as the `user` option's account."""
+"""agorad started as root runs its workers as the `user` option's account;
+the master and the auth process (which alone reads secrets.db) stay root."""
 import os
 import pwd
 
@@ -36,8 +37,11 @@ def test_root_start_drops_to_user(make_server):
     m = s.imap("bob")
     m.append("INBOX", None, None, b"Subject: x\r\n\r\nbody\r\n")
     m.logout()
-    assert proc_uid(s.proc.pid) == nobody.pw_uid
-    workers = children(s.proc.pid)
+    assert proc_uid(s.proc.pid) == 0
+    kids = children(s.proc.pid)
+    auth = [k for k in kids if open(f"/proc/{k}/comm").read().strip() == "agorad-auth"]
+    workers = [k for k in kids if k not in auth]
+    assert len(auth) == 1 and proc_uid(auth[0]) == 0
     assert workers and all(proc_uid(w) == nobody.pw_uid for w in workers)
     # the store it created belongs to that user
     st = os.stat(os.path.join(s.tmp, "conf", "agora.db"))

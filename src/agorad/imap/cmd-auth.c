@@ -96,24 +96,60 @@ static void login_failed(struct imap_client *c, const char *tag, const char *use
 	event_add(c->delay_ev, &tv);
 }
 
+static void on_sess_reply(void *ctx, const char *const *f, size_t n)
+{
+	struct imap_client *c = ctx;
+	char *tag = c->wait_tag, *user = c->pending_user;
+	c->wait_tag = NULL;
+	c->pending_user = NULL;
+	c->wait = WAIT_NONE;
+	c->auth_handle = 0;
+	if (n >= 1 && strcmp(f[0], "OK") == 0) {
+		client_login_done(c, user);
+		c->bad_commands = 0;
+		str_t caps = STR_INIT;
+		client_capability(c, &caps);
+		client_tagged(c, tag, "OK", "[CAPABILITY %s] Logged in", str_c(&caps));
+		str_free(&caps);
+	} else if (n >= 1 && strcmp(f[0], "LIMIT") == 0) {
+		c->session_id = 0;
+		log_info("login refused user=%s addr=%s: maxlogins_per_user reached", user, c->addr);
+		client_tagged(c, tag, "NO", "[LIMIT] Too many sessions for this user");
+	} else {
+		/* the auth process went away meanwhile: whether it counted the
+		 * session died with it */
+		c->session_id = 0;
+		log_error("login user=%s addr=%s: the auth process is unavailable", user, c->addr);
+		client_tagged(c, tag, "NO", "[UNAVAILABLE] Authentication is not available now; try again later");
+	}
+	free(user);
+	free(tag);
+	resume_input(c);
+}
+
 /* The credentials were right: `user` is who the session is, `authuser`
- * who proved it (different for a master user or proxy). */
+ * who proved it (different for a master user or proxy). The session is
+ * counted by the auth process (maxlogins_per_user over all workers)
+ * before the OK. */
 static void login_succeeded(struct imap_client *c, const char *tag, const char *user, const char *authuser)
 {
+	static unsigned long long next_session;
 	if (strcmp(user, authuser) != 0) {
 		log_info("proxy login user=%s authuser=%s addr=%s", user, authuser, c->addr);
 		free(c->authuser);
 		c->authuser = xstrdup(authuser);
 	}
-	if (client_login_done(c, user) < 0) {
-		client_tagged(c, tag, "NO", "[LIMIT] Too many sessions for this user");
-		return;
-	}
-	c->bad_commands = 0;
-	str_t caps = STR_INIT;
-	client_capability(c, &caps);
-	client_tagged(c, tag, "OK", "[CAPABILITY %s] Logged in", str_c(&caps));
-	str_free(&caps);
+	c->session_id = ++next_session;
+	char sid[32];
+	snprintf(sid, sizeof(sid), "%llu", c->session_id);
+	free(c->wait_tag);
+	c->wait_tag = xstrdup(tag);
+	free(c->pending_user);
+	c->pending_user = xstrdup(user);
+	c->wait = WAIT_AUTH;
+	bufferevent_disable(c->bev, EV_READ);
+	const char *f[] = { "SESS", sid, user };
+	c->auth_handle = auth_request(f, 3, on_sess_reply, c);
 }
 
 static void on_pass_reply(void *ctx, const char *const *f, size_t n)

@@ -47,6 +47,15 @@ static void client_free(struct imap_client *c)
 		auth_request_cancel(c->auth_handle);
 	if (c->wait == WAIT_STORE)
 		imap_store_job_detach(c);
+	if (c->session_id != 0) {
+		/* also when its SESS is unanswered: END after SESS frees the slot
+		 * if it was taken, and is nothing if not */
+		char sid[32];
+		snprintf(sid, sizeof(sid), "%llu", c->session_id);
+		const char *f[] = { "END", sid };
+		(void)auth_request(f, 2, NULL, NULL);
+	}
+	free(c->pending_user);
 	if (c->ip_bucket > 0)
 		server.conn_counts[worker->index * CONN_BUCKETS + c->ip_bucket - 1]--;
 	if (c->sel != NULL)
@@ -287,11 +296,20 @@ out:
 	return ret;
 }
 
-int client_login_done(struct imap_client *c, const char *user)
+void imap_clients_hold_sessions(void)
 {
-	unsigned max = (unsigned)config_int(server.cfg, "maxlogins_per_user");
-	if (max > 0 && worker_user_sessions(user) >= max)
-		return -1;
+	for (struct imap_client *c = worker->clients; c != NULL; c = c->next) {
+		if (c->session_id == 0 || c->user == NULL)
+			continue;
+		char sid[32];
+		snprintf(sid, sizeof(sid), "%llu", c->session_id);
+		const char *f[] = { "HOLD", sid, c->user };
+		(void)auth_request(f, 3, NULL, NULL);
+	}
+}
+
+void client_login_done(struct imap_client *c, const char *user)
+{
 	c->user = xstrdup(user);
 	c->admin = config_list_has(server.cfg, "admins", user);
 	if (worker->store->be->user_groups(worker->store, user, &c->groups) < 0)
@@ -307,7 +325,6 @@ int client_login_done(struct imap_client *c, const char *user)
 		 c->auth_mech != NULL ? c->auth_mech : "LOGIN", c->tls ? "yes" : "no",
 		 ssl != NULL ? " tls_version=" : "", ssl != NULL ? SSL_get_version(ssl) : "");
 	arm_timeout(c);
-	return 0;
 }
 
 void client_login_anonymous(struct imap_client *c)

@@ -61,6 +61,10 @@ struct imap_client {
 	bool condstore;             /* CONDSTORE enabled (by ENABLE or use) */
 
 	unsigned ip_bucket;         /* counted in server.conn_counts: bucket + 1 */
+	/* The session's number in the auth process's count of every user's
+	 * sessions (maxlogins_per_user over all workers); 0: not counted. */
+	unsigned long long session_id;
+	char *pending_user;         /* proven; waiting for the auth process's SESS answer */
 	uint64_t bytes_in, bytes_out;   /* of the IMAP stream (inside TLS) */
 
 	/* once authenticated */
@@ -107,8 +111,11 @@ void client_capability(struct imap_client *c, str_t *out);
 /* The identifiers whose shares this user sees: the user, "group:NAME" for
  * each group, "anyone", "authenticated". NULL-terminated, malloc'd. */
 char **client_share_idents(struct imap_client *c);
-/* After login: sets user, namespace, groups; autocreate. */
-int client_login_done(struct imap_client *c, const char *user);
+/* After login (the session counted already): sets user, namespace,
+ * groups; autocreate. */
+void client_login_done(struct imap_client *c, const char *user);
+/* Worker: the auth process (re)connected; tells it every counted session. */
+void imap_clients_hold_sessions(void);
 /* An anonymous session: user "anonymous", no groups, never authenticated. */
 void client_login_anonymous(struct imap_client *c);
 
