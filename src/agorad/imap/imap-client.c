@@ -84,6 +84,10 @@ static void arm_timeout(struct imap_client *c)
 	event_add(c->timeout_ev, &tv);
 }
 
+/* How long a closing connection may take to send its last bytes, and how
+ * long it may go without any of them leaving. */
+#define CLOSE_FLUSH_SECS 5
+
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_client *c = arg;
@@ -91,6 +95,20 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	if (c->flushing) {
 		c->flush_done = true;
 		close_now(c);
+		return;
+	}
+	if (c->closing) {
+		/* Closed with output still waiting: a client that reads it,
+		 * however slowly, gets all of it; one that stopped reading is
+		 * let go instead of holding the connection for ever. */
+		if (c->bytes_out != c->close_bytes_out) {
+			c->close_bytes_out = c->bytes_out;
+			struct timeval tv = { CLOSE_FLUSH_SECS, 0 };
+			event_add(c->timeout_ev, &tv);
+			return;
+		}
+		c->flush_done = true;
+		client_free(c);
 		return;
 	}
 	client_close(c, "Autologout; idle for too long");
@@ -144,9 +162,6 @@ void client_store_error(struct imap_client *c, const char *tag)
 	}
 }
 
-/* How long a closing STARTTLS connection may take to send its last bytes. */
-#define CLOSE_FLUSH_SECS 5
-
 static void under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct imap_client *c = arg;
@@ -187,9 +202,15 @@ void client_close(struct imap_client *c, const char *bye)
 	c->closing = true;
 	c->state = IMAP_LOGOUT;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		close_now(c);
-	/* otherwise on_write closes once the output has left */
+		return;
+	}
+	/* otherwise on_write closes once the output has left, or
+	 * on_timeout when it stops leaving */
+	c->close_bytes_out = c->bytes_out;
+	struct timeval tv = { CLOSE_FLUSH_SECS, 0 };
+	event_add(c->timeout_ev, &tv);
 }
 
 void client_capability(struct imap_client *c, str_t *out)

@@ -55,6 +55,7 @@ struct imap_client {
 
 	unsigned ip_bucket;         /* counted in server.conn_counts: bucket + 1 */
 	uint64_t bytes_in, bytes_out;   /* of the IMAP stream (inside TLS) */
+	uint64_t close_bytes_out;       /* bytes_out when closing last checked */
 
 	/* once authenticated */
 	char *user;
