@@ -26,10 +26,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Past this much unsent output, stop reading the client's commands until it
- * reads what it asked for. */
-#define OUTPUT_HIGH_WATER (1024 * 1024)
-
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
@@ -46,6 +42,8 @@ static void client_free(struct imap_client *c)
 		auth_request_cancel(c->auth_handle);
 	if (c->ip_bucket > 0)
 		server.conn_counts[worker->index * CONN_BUCKETS + c->ip_bucket - 1]--;
+	if (c->cont_ctx != NULL)
+		c->cont_free(c->cont_ctx);
 	if (c->sel != NULL)
 		imap_selected_close(c);
 	if (c->bev != NULL)
@@ -426,8 +424,9 @@ void imap_client_process_input(struct imap_client *c);
 void imap_client_process_input(struct imap_client *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
-	while (!c->closing && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH && evbuffer_get_length(in) > 0) {
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUTPUT_HIGH_WATER) {
+	while (!c->closing && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH && c->wait != WAIT_OUTPUT &&
+	       evbuffer_get_length(in) > 0) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > IMAP_OUTPUT_HIGH_WATER) {
 			pause_reading(c, true);
 			return;
 		}
@@ -501,6 +500,21 @@ static void on_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->closing) {
 		close_now(c);
+		return;
+	}
+	if (c->wait == WAIT_OUTPUT) {
+		/* The client read what was sent so far: that is activity. */
+		arm_timeout(c);
+		if (!c->cont(c))
+			return;
+		c->cont_free(c->cont_ctx);
+		c->cont_ctx = NULL;
+		c->cont = NULL;
+		c->wait = WAIT_NONE;
+		if (c->closing)
+			return;
+		pause_reading(c, false);
+		imap_client_process_input(c);
 		return;
 	}
 	if (c->reading_paused && c->wait != WAIT_DELAY && c->wait != WAIT_AUTH) {

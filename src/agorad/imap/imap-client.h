@@ -24,7 +24,12 @@ enum imap_wait {
 	WAIT_IDLE_DONE,    /* IDLE until DONE */
 	WAIT_DELAY,        /* failed-login pause */
 	WAIT_AUTH,         /* the auth process checks credentials */
+	WAIT_OUTPUT,       /* a long answer goes on once its output has left */
 };
+
+/* Past this much unsent output, a client's commands are not read, and a
+ * long answer (FETCH) waits, until the client reads what it asked for. */
+#define IMAP_OUTPUT_HIGH_WATER (1024 * 1024)
 
 struct imap_client {
 	struct imap_client *prev, *next;
@@ -66,6 +71,11 @@ struct imap_client {
 	struct namespace ns;
 
 	struct imap_selected *sel;
+
+	/* WAIT_OUTPUT: goes on with the answer; returns true when done. */
+	bool (*cont)(struct imap_client *c);
+	void (*cont_free)(void *ctx);
+	void *cont_ctx;
 };
 
 void imap_client_create(int fd, bool implicit_tls);
