@@ -3,6 +3,7 @@
 #include "agora/cmd.h"
 #include "agora/account-name.h"
 #include "agora/password-input.h"
+#include "lib/log.h"
 #include "lib-auth/password.h"
 #include "lib-auth/scram.h"
 #include "lib-storage/store.h"
@@ -86,6 +87,7 @@ static enum cmd_status cmd_user_add(struct cmd_ctx *ctx, int argc, char **argv)
 		status = cmd_store_failed(st);
 		goto out;
 	}
+	log_info("account: user=%s added %s", cmd_actor(), name);
 	printf("user %s added\n", name);
 out:
 	str_free(&err);
@@ -115,6 +117,7 @@ static enum cmd_status cmd_user_passwd(struct cmd_ctx *ctx, int argc, char **arg
 		status = cmd_store_failed(st);
 		goto out;
 	}
+	log_info("account: user=%s changed the password of %s", cmd_actor(), name);
 	printf("password of user %s changed\n", name);
 out:
 	str_free(&hash);
@@ -147,12 +150,14 @@ static enum cmd_status cmd_user_del(struct cmd_ctx *ctx, int argc, char **argv)
 			return cmd_store_failed(st);
 		}
 		fputs(str_c(&report), stdout);
+		log_info("account: user=%s purged %s", cmd_actor(), name);
 		printf("user %s purged\n", name);
 		str_free(&report);
 		return CMD_OK;
 	}
 	if (st->be->user_del(st, name) < 0)
 		return cmd_store_failed(st);
+	log_info("account: user=%s deleted %s", cmd_actor(), name);
 	printf("user %s deleted\n", name);
 	return CMD_OK;
 }
