@@ -628,9 +628,16 @@ static void on_write(struct bufferevent *bev, void *arg)
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
+	struct lmtp_client *c = arg;
 	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		client_free(arg); /* a transaction cut short stores nothing */
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		/* A transaction cut short stores nothing. A failed TLS
+		 * handshake leaves its alert in the socket's output: let it
+		 * leave (free_when_sent), so the client learns why. */
+		c->closing = true;
+		bufferevent_disable(c->bev, EV_READ);
+		free_when_sent(c);
+	}
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
