@@ -7,10 +7,11 @@ SUDO=""
 PKGS="meson ninja-build pkg-config gcc libevent-dev libsqlite3-dev libssl-dev libcrypt-dev libedit-dev"
 if [ "${1:-}" = "--test" ]; then
 	# pytest and the real clients the protocol tests drive; clang for the
-	# fuzz targets and sanitizers; dovecot only for bench/.
+	# fuzz targets and sanitizers; dovecot only for bench/; testssl.sh for
+	# tests/proto/test_tls_floor.py.
 	# postfix: tests/proto/test_postfix.py runs a private instance of its
 	# own; the system one is installed unconfigured and never left running.
-	PKGS="$PKGS python3 python3-pytest isync cyrus-clients clang libclang-rt-14-dev openssl postfix"
+	PKGS="$PKGS python3 python3-pytest isync cyrus-clients clang libclang-rt-14-dev openssl postfix testssl.sh"
 fi
 missing=""
 for p in $PKGS; do

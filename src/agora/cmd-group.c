@@ -2,6 +2,7 @@
  * "$NAME". Members are existing users. */
 #include "agora/cmd.h"
 #include "agora/account-name.h"
+#include "lib/log.h"
 #include "lib-storage/store.h"
 
 #include <stdio.h>
@@ -35,6 +36,13 @@ static enum cmd_status cmd_group_add(struct cmd_ctx *ctx, int argc, char **argv)
 		status = cmd_store_failed(st);
 		goto out;
 	}
+	str_t members = STR_INIT;
+	for (int i = 1; i < argc; i++) {
+		str_append_c(&members, ' ');
+		str_append(&members, argv[i]);
+	}
+	log_info("group: user=%s added %s%s%s", cmd_actor(), name, argc > 1 ? " members:" : "", str_c(&members));
+	str_free(&members);
 	printf("group %s updated\n", name);
 out:
 	str_free(&err);
@@ -46,6 +54,7 @@ static enum cmd_status cmd_group_del(struct cmd_ctx *ctx, int argc, char **argv)
 	struct store *st = ctx->store;
 	if (st->be->group_del(st, argv[0]) < 0)
 		return cmd_store_failed(st);
+	log_info("group: user=%s deleted %s", cmd_actor(), argv[0]);
 	printf("group %s deleted\n", argv[0]);
 	return CMD_OK;
 }

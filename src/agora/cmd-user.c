@@ -11,6 +11,7 @@
 #include "agora/cmd.h"
 #include "agora/account-name.h"
 #include "agora/password-input.h"
+#include "lib/log.h"
 #include "lib-auth/password.h"
 #include "lib-auth/scram.h"
 #include "lib-storage/secrets.h"
@@ -121,6 +122,7 @@ static enum cmd_status cmd_user_add(struct cmd_ctx *ctx, int argc, char **argv)
 		(void)secrets_del(sec, id);
 		goto out;
 	}
+	log_info("account: user=%s added %s", cmd_actor(), name);
 	printf("user %s added\n", name);
 out:
 	secrets_close(&sec);
@@ -163,6 +165,7 @@ static enum cmd_status cmd_user_passwd(struct cmd_ctx *ctx, int argc, char **arg
 		status = CMD_FAILED;
 		goto out;
 	}
+	log_info("account: user=%s changed the password of %s", cmd_actor(), name);
 	printf("password of user %s changed\n", name);
 out:
 	secrets_close(&sec);
@@ -210,6 +213,8 @@ static enum cmd_status cmd_user_del(struct cmd_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 		fputs(str_c(&report), stdout);
+		log_info("account: user=%s purged %s", cmd_actor(), name);
+		printf("user %s purged\n", name);
 		str_free(&report);
 	} else if (st->be->user_del(st, name) < 0) {
 		status = cmd_store_failed(st);
@@ -219,10 +224,13 @@ static enum cmd_status cmd_user_del(struct cmd_ctx *ctx, int argc, char **argv)
 		/* the account is gone; its secret can no longer be reached */
 		fprintf(stderr, "agora: warning: %s\n", secrets_error(sec));
 	}
-	if (purge)
+	if (purge) {
+		log_info("account: user=%s purged %s", cmd_actor(), name);
 		printf("user %s purged\n", name);
-	else
+	} else {
+		log_info("account: user=%s deleted %s", cmd_actor(), name);
 		printf("user %s deleted\n", name);
+	}
 out:
 	secrets_close(&sec);
 	str_free(&id);

@@ -4,9 +4,11 @@
 #include "lib-storage/secrets.h"
 #include "lib-storage/store.h"
 
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct cmd_family *const families[] = {
 	&cmd_user_family,
@@ -189,4 +191,17 @@ enum cmd_status cmd_store_failed(struct store *st)
 	int code = st->be->errcode(st);
 	fprintf(stderr, "agora: %s\n", st->be->error(st));
 	return code == STORE_ERR_NOTFOUND || code == STORE_ERR_EXISTS ? CMD_BAD_INPUT : CMD_FAILED;
+}
+
+const char *cmd_actor(void)
+{
+	static char name[64];
+	if (name[0] == '\0') {
+		struct passwd *pw = getpwuid(getuid());
+		if (pw != NULL)
+			snprintf(name, sizeof(name), "%s", pw->pw_name);
+		else
+			snprintf(name, sizeof(name), "uid%u", (unsigned)getuid());
+	}
+	return name;
 }

@@ -72,5 +72,8 @@ enum cmd_status cmd_bad_input(const char *fmt, ...) __attribute__((format(printf
 /* Prints "agora: " and the store's last error; the status follows the
  * error: a missing or taken name is bad input, anything else a failure. */
 enum cmd_status cmd_store_failed(struct store *st);
+/* Who runs this command, for the log line of an administrative change:
+ * the name of the system account (or its uid). */
+const char *cmd_actor(void);
 
 #endif

@@ -2,7 +2,9 @@
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-client.h"
 #include "agorad/imap/imap-selected.h"
+#include "agorad/server.h"
 #include "agorad/worker.h"
+#include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "lib-imap/imap-date.h"
@@ -11,6 +13,8 @@
 #include "lib-storage/store.h"
 
 #include <ctype.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -327,8 +331,15 @@ static int fetch_one(struct imap_client *c, struct fetch_req *r, size_t idx, boo
 	bool first = true;
 	bool has_uid = false, has_modseq = false, has_flags = false;
 #define SEP() do { if (!first) str_append_c(out, ' '); first = false; } while (0)
+	/* Items may repeat (BODY[] BODY[] ...): the answer for one message
+	 * is bounded by twice the largest message there may be. */
+	size_t cap = 2 * (size_t)config_int(server.cfg, "maxmessagesize") + 1024 * 1024;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct fetch_item *it = &r->items[i];
+		if (out->len > cap) {
+			fetch_msg_free(&fm, have_detail);
+			return -3;
+		}
 		switch (it->kind) {
 		case F_FLAGS:
 			if (has_flags)
@@ -430,6 +441,60 @@ static int fetch_one(struct imap_client *c, struct fetch_req *r, size_t idx, boo
 	return 0;
 }
 
+/* A FETCH answer is made a message at a time, and waits (WAIT_OUTPUT)
+ * whenever the client has not read the last IMAP_OUTPUT_HIGH_WATER bytes:
+ * a client that asks for much and reads slowly, or not at all, makes the
+ * server hold about that much, not the whole answer. */
+struct fetch_cont {
+	struct fetch_req r;
+	uint32_t *idx;
+	size_t n, k;
+	bool uid;
+	char *tag;
+	str_t out, file;
+};
+
+static void fetch_cont_free(void *ctx)
+{
+	struct fetch_cont *fc = ctx;
+	str_free(&fc->out);
+	str_free(&fc->file);
+	free(fc->idx);
+	req_free(&fc->r);
+	free(fc->tag);
+	free(fc);
+}
+
+static bool fetch_continue(struct imap_client *c)
+{
+	struct fetch_cont *fc = c->cont_ctx;
+	struct imap_selected *sel = c->sel;
+	struct evbuffer *outbuf = bufferevent_get_output(c->bev);
+	int err = 0;
+	/* One read view for each run of messages, not a lock per message. */
+	fc->r.snapshot = fc->r.need_detail && fc->n - fc->k > 1 && ST->be->read_begin(ST) == 0;
+	while (fc->k < fc->n && err == 0 && evbuffer_get_length(outbuf) <= IMAP_OUTPUT_HIGH_WATER) {
+		size_t i = fc->idx[fc->k++];
+		if (fc->r.changedsince && sel->msgs[i].modseq <= fc->r.changedsince)
+			continue;
+		err = fetch_one(c, &fc->r, i, fc->uid, &fc->out, &fc->file);
+	}
+	if (fc->r.snapshot)
+		ST->be->read_end(ST);
+	fc->r.snapshot = false;
+	if (err == 0 && fc->k < fc->n)
+		return false;
+	if (err == -2)
+		client_tagged(c, fc->tag, "NO", "[UNKNOWN-CTE] Unknown content transfer encoding");
+	else if (err == -3)
+		client_tagged(c, fc->tag, "NO", "[LIMIT] The answer for one message would be too large");
+	else if (err < 0)
+		client_store_error(c, fc->tag);
+	else
+		imap_command_ok(c, fc->tag, fc->uid, "%sFETCH completed", fc->uid ? "UID " : "");
+	return true;
+}
+
 int cmd_fetch(struct imap_client *c, const struct imap_command *cmd,
 	      const struct imap_arg *args, size_t nargs, bool uid)
 {
@@ -508,26 +573,24 @@ int cmd_fetch(struct imap_client *c, const struct imap_command *cmd,
 		}
 		free(uids);
 	}
-	str_t out = STR_INIT, file = STR_INIT;
-	int err = 0;
-	/* One read view for the whole command, not a lock per message. */
-	r.snapshot = r.need_detail && n > 1 && ST->be->read_begin(ST) == 0;
-	for (size_t k = 0; k < n && err == 0; k++) {
-		if (r.changedsince && sel->msgs[idx[k]].modseq <= r.changedsince)
-			continue;
-		err = fetch_one(c, &r, idx[k], uid, &out, &file);
+	struct fetch_cont *fc = xcalloc(1, sizeof(*fc));
+	fc->r = r;
+	fc->idx = idx;
+	fc->n = n;
+	fc->uid = uid;
+	fc->tag = xstrdup(cmd->tag);
+	str_init(&fc->out);
+	str_init(&fc->file);
+	c->cont_ctx = fc;
+	c->cont = fetch_continue;
+	c->cont_free = fetch_cont_free;
+	if (!fetch_continue(c)) {
+		/* on_write goes on once the client has read this much */
+		c->wait = WAIT_OUTPUT;
+		return 0;
 	}
-	if (r.snapshot)
-		ST->be->read_end(ST);
-	str_free(&out);
-	str_free(&file);
-	free(idx);
-	req_free(&r);
-	if (err == -2)
-		client_tagged(c, cmd->tag, "NO", "[UNKNOWN-CTE] Unknown content transfer encoding");
-	else if (err < 0)
-		client_store_error(c, cmd->tag);
-	else
-		imap_command_ok(c, cmd->tag, uid, "%sFETCH completed", uid ? "UID " : "");
+	fetch_cont_free(fc);
+	c->cont_ctx = NULL;
+	c->cont = NULL;
 	return 0;
 }

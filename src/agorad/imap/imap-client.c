@@ -26,10 +26,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Past this much unsent output, stop reading the client's commands until it
- * reads what it asked for. */
-#define OUTPUT_HIGH_WATER (1024 * 1024)
-
 void imap_client_process_input(struct imap_client *c);
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
@@ -58,6 +54,8 @@ static void client_free(struct imap_client *c)
 	free(c->pending_user);
 	if (c->ip_bucket > 0)
 		server.conn_counts[worker->index * CONN_BUCKETS + c->ip_bucket - 1]--;
+	if (c->cont_ctx != NULL)
+		c->cont_free(c->cont_ctx);
 	if (c->sel != NULL)
 		imap_selected_close(c);
 	if (c->bev != NULL)
@@ -96,6 +94,10 @@ static void arm_timeout(struct imap_client *c)
 	event_add(c->timeout_ev, &tv);
 }
 
+/* How long a closing connection may take to send its last bytes, and how
+ * long it may go without any of them leaving. */
+#define CLOSE_FLUSH_SECS 5
+
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_client *c = arg;
@@ -103,6 +105,20 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	if (c->flushing) {
 		c->flush_done = true;
 		close_now(c);
+		return;
+	}
+	if (c->closing) {
+		/* Closed with output still waiting: a client that reads it,
+		 * however slowly, gets all of it; one that stopped reading is
+		 * let go instead of holding the connection for ever. */
+		if (c->bytes_out != c->close_bytes_out) {
+			c->close_bytes_out = c->bytes_out;
+			struct timeval tv = { CLOSE_FLUSH_SECS, 0 };
+			event_add(c->timeout_ev, &tv);
+			return;
+		}
+		c->flush_done = true;
+		client_free(c);
 		return;
 	}
 	client_close(c, "Autologout; idle for too long");
@@ -169,9 +185,6 @@ void imap_client_resume(struct imap_client *c)
 	}
 }
 
-/* How long a closing STARTTLS connection may take to send its last bytes. */
-#define CLOSE_FLUSH_SECS 5
-
 static void under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct imap_client *c = arg;
@@ -212,9 +225,15 @@ void client_close(struct imap_client *c, const char *bye)
 	c->closing = true;
 	c->state = IMAP_LOGOUT;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		close_now(c);
-	/* otherwise on_write closes once the output has left */
+		return;
+	}
+	/* otherwise on_write closes once the output has left, or
+	 * on_timeout when it stops leaving */
+	c->close_bytes_out = c->bytes_out;
+	struct timeval tv = { CLOSE_FLUSH_SECS, 0 };
+	event_add(c->timeout_ev, &tv);
 }
 
 void client_capability(struct imap_client *c, str_t *out)
@@ -437,7 +456,7 @@ void imap_client_process_input(struct imap_client *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	while (!c->closing && !CLIENT_INPUT_HELD(c) && evbuffer_get_length(in) > 0) {
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUTPUT_HIGH_WATER) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > IMAP_OUTPUT_HIGH_WATER) {
 			pause_reading(c, true);
 			return;
 		}
@@ -511,6 +530,21 @@ static void on_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (c->closing) {
 		close_now(c);
+		return;
+	}
+	if (c->wait == WAIT_OUTPUT) {
+		/* The client read what was sent so far: that is activity. */
+		arm_timeout(c);
+		if (!c->cont(c))
+			return;
+		c->cont_free(c->cont_ctx);
+		c->cont_ctx = NULL;
+		c->cont = NULL;
+		c->wait = WAIT_NONE;
+		if (c->closing)
+			return;
+		pause_reading(c, false);
+		imap_client_process_input(c);
 		return;
 	}
 	if (c->reading_paused && !CLIENT_INPUT_HELD(c)) {

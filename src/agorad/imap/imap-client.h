@@ -25,12 +25,18 @@ enum imap_wait {
 	WAIT_DELAY,        /* failed-login pause */
 	WAIT_AUTH,         /* the auth process checks credentials */
 	WAIT_STORE,        /* a store pool thread does the command's work */
+	WAIT_OUTPUT,       /* a long answer goes on once its output has left */
 };
 
-/* While a command waits for the auth process, a pause or the store pool,
- * the client's further input stays unread. */
+/* While a command waits for the auth process, a pause, the store pool or
+ * its own output to leave, the client's further input stays unread. */
 #define CLIENT_INPUT_HELD(c) \
-	((c)->wait == WAIT_DELAY || (c)->wait == WAIT_AUTH || (c)->wait == WAIT_STORE)
+	((c)->wait == WAIT_DELAY || (c)->wait == WAIT_AUTH || (c)->wait == WAIT_STORE || \
+	 (c)->wait == WAIT_OUTPUT)
+
+/* Past this much unsent output, a client's commands are not read, and a
+ * long answer (FETCH) waits, until the client reads what it asked for. */
+#define IMAP_OUTPUT_HIGH_WATER (1024 * 1024)
 
 struct imap_client {
 	struct imap_client *prev, *next;
@@ -66,6 +72,7 @@ struct imap_client {
 	unsigned long long session_id;
 	char *pending_user;         /* proven; waiting for the auth process's SESS answer */
 	uint64_t bytes_in, bytes_out;   /* of the IMAP stream (inside TLS) */
+	uint64_t close_bytes_out;       /* bytes_out when closing last checked */
 
 	/* once authenticated */
 	char *user;
@@ -76,6 +83,11 @@ struct imap_client {
 	struct namespace ns;
 
 	struct imap_selected *sel;
+
+	/* WAIT_OUTPUT: goes on with the answer; returns true when done. */
+	bool (*cont)(struct imap_client *c);
+	void (*cont_free)(void *ctx);
+	void *cont_ctx;
 };
 
 void imap_client_create(int fd, bool implicit_tls);

@@ -30,6 +30,10 @@
 #define LMTP_TIMEOUT_SEC 600
 /* How long a closing TLS connection may take to send its last bytes. */
 #define LMTP_CLOSE_FLUSH_SEC 5
+/* Past this much unsent output, stop reading commands until the client
+ * reads its replies (a client that pipelines without reading would
+ * otherwise make the server buffer replies without limit). */
+#define LMTP_OUTPUT_HIGH_WATER (64 * 1024)
 
 struct rcpt {
 	char *address;
@@ -41,7 +45,7 @@ struct lmtp_client {
 	struct lmtp_client *next, *prev;
 	struct bufferevent *bev;
 	struct event *timeout_ev;
-	bool lhlo, have_from, in_data, closing, data_too_big, tls, flushing;
+	bool lhlo, have_from, in_data, closing, data_too_big, tls, flushing, reading_paused;
 	/* CHUNKING (RFC 3030): bytes of the current BDAT chunk still to
 	 * read, whether it is the LAST one, and the refusal to send once it
 	 * is read (NULL: accepted). */
@@ -136,8 +140,46 @@ static void close_after_output(struct lmtp_client *c)
 		return;
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
 		free_when_sent(c);
+		return;
+	}
+	/* on_write frees it once the replies have left; a client that does
+	 * not read them is let go after a while (on_timeout). */
+	struct timeval tv = { LMTP_CLOSE_FLUSH_SEC, 0 };
+	event_add(c->timeout_ev, &tv);
+}
+
+/* The outcome of delivering to one recipient. */
+enum rcpt_code {
+	RC_DELIVERED, RC_DUPLICATE, RC_UNKNOWN, RC_TEMPFAIL, RC_OVERQUOTA, RC_OVERQUOTA_PERM, RC_STOREFAIL,
+};
+
+static void reply_code_again(struct lmtp_client *c, enum rcpt_code code, const char *address)
+{
+	switch (code) {
+	case RC_DELIVERED:
+		reply(c, "250 2.1.5 <%s> Delivered", address);
+		break;
+	case RC_DUPLICATE:
+		reply(c, "250 2.1.5 <%s> Delivered (duplicate suppressed)", address);
+		break;
+	case RC_UNKNOWN:
+		reply(c, "550 5.1.1 <%s> User unknown", address);
+		break;
+	case RC_TEMPFAIL:
+		reply(c, "451 4.3.0 <%s> Temporary failure", address);
+		break;
+	case RC_OVERQUOTA:
+		reply(c, "452 4.2.2 <%s> Over quota", address);
+		break;
+	case RC_OVERQUOTA_PERM:
+		reply(c, "552 5.2.2 <%s> Over quota", address);
+		break;
+	case RC_STOREFAIL:
+		reply(c, "451 4.3.0 <%s> Temporary failure storing the message", address);
+		break;
+	}
 }
 
 /* The message is written and fsynced once; every further recipient's
@@ -159,15 +201,31 @@ static void deliver(struct lmtp_client *c)
 	str_append_n(&msg, c->data.data, c->data.len);
 	struct message_prepared prep;
 	message_prepare(&prep, msg.data, msg.len);
+	enum rcpt_code *rcodes = xcalloc(c->nrcpts ? c->nrcpts : 1, sizeof(*rcodes));
 	for (size_t i = 0; i < c->nrcpts; i++) {
 		struct rcpt *r = &c->rcpts[i];
 		struct mailbox_info info;
 		str_t tmp = STR_INIT;
 		uint32_t uid;
+		/* A mailbox named again in the same transaction (the same
+		 * address, or another that leads to it) gets the message once;
+		 * each of its recipients gets the first one's answer. */
+		size_t j;
+		for (j = 0; j < i; j++) {
+			if (strcmp(c->rcpts[j].mailbox, r->mailbox) == 0 &&
+			    (c->rcpts[j].user == NULL) == (r->user == NULL) &&
+			    (r->user == NULL || strcmp(c->rcpts[j].user, r->user) == 0))
+				break;
+		}
+		if (j < i) {
+			reply_code_again(c, rcodes[j], r->address);
+			rcodes[i] = rcodes[j];
+			continue;
+		}
 		int got = st->be->mailbox_get(st, r->mailbox, &info);
 		if (got != 1) {
-			reply(c, got == 0 ? "550 5.1.1 <%s> User unknown" : "451 4.3.0 <%s> Temporary failure",
-			      r->address);
+			rcodes[i] = got == 0 ? RC_UNKNOWN : RC_TEMPFAIL;
+			reply_code_again(c, rcodes[i], r->address);
 			str_free(&tmp);
 			continue;
 		}
@@ -190,21 +248,21 @@ static void deliver(struct lmtp_client *c)
 						 dedup, &uid);
 		if (ret == 0) {
 			log_info("lmtp: delivered to %s (%s uid %u) size=%zu", r->address, r->mailbox, uid, msg.len);
-			reply(c, "250 2.1.5 <%s> Delivered", r->address);
+			rcodes[i] = RC_DELIVERED;
 		} else if (st->be->errcode(st) == STORE_ERR_DUPLICATE) {
 			log_info("lmtp: duplicate of %s to %s suppressed", prep.message_id, r->mailbox);
-			reply(c, "250 2.1.5 <%s> Delivered (duplicate suppressed)", r->address);
+			rcodes[i] = RC_DUPLICATE;
 		} else if (st->be->errcode(st) == STORE_ERR_OVERQUOTA) {
-			if (config_bool(server.cfg, "lmtp_over_quota_perm_failure"))
-				reply(c, "552 5.2.2 <%s> Over quota", r->address);
-			else
-				reply(c, "452 4.2.2 <%s> Over quota", r->address);
+			rcodes[i] = config_bool(server.cfg, "lmtp_over_quota_perm_failure") ? RC_OVERQUOTA_PERM
+											    : RC_OVERQUOTA;
 		} else {
-			reply(c, "451 4.3.0 <%s> Temporary failure storing the message", r->address);
+			rcodes[i] = RC_STOREFAIL;
 		}
+		reply_code_again(c, rcodes[i], r->address);
 		mailbox_info_free(&info);
 		str_free(&tmp);
 	}
+	free(rcodes);
 	if (first.len > 0)
 		unlink(str_c(&first));
 	message_prepared_free(&prep);
@@ -466,6 +524,12 @@ static void on_read(struct bufferevent *bev, void *arg)
 	while (!c->closing && c->bev == bev) {
 		struct evbuffer *in = bufferevent_get_input(bev);
 		size_t len;
+		if (evbuffer_get_length(bufferevent_get_output(bev)) > LMTP_OUTPUT_HIGH_WATER) {
+			/* on_write reads on once the replies have left */
+			c->reading_paused = true;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		if (c->bdat_remaining > 0) {
 			if (evbuffer_get_length(in) == 0)
 				return;
@@ -505,16 +569,29 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct lmtp_client *c = arg;
-	(void)bev;
-	if (c->closing)
+	if (c->closing) {
 		free_when_sent(c);
+		return;
+	}
+	if (c->reading_paused) {
+		c->reading_paused = false;
+		bufferevent_enable(bev, EV_READ);
+		on_read(bev, c);
+	}
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
+	struct lmtp_client *c = arg;
 	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		client_free(arg); /* a transaction cut short stores nothing */
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		/* A transaction cut short stores nothing. A failed TLS
+		 * handshake leaves its alert in the socket's output: let it
+		 * leave (free_when_sent), so the client learns why. */
+		c->closing = true;
+		bufferevent_disable(c->bev, EV_READ);
+		free_when_sent(c);
+	}
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
