@@ -4,6 +4,7 @@
 #include "lib-lmtp/lmtp-parse.h"
 #include "agorad/server.h"
 #include "agorad/worker.h"
+#include "agorad/store-pool.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -56,6 +57,7 @@ struct lmtp_client {
 	struct rcpt *rcpts;
 	size_t nrcpts;
 	str_t data;
+	struct lmtp_delivery *delivering;   /* the transaction being stored */
 };
 
 static struct lmtp_client *clients;
@@ -71,6 +73,8 @@ static void reply(struct lmtp_client *c, const char *fmt, ...)
 	va_end(ap);
 	evbuffer_add(out, "\r\n", 2);
 }
+
+static void delivery_detach(struct lmtp_delivery *d);
 
 static void reset_transaction(struct lmtp_client *c)
 {
@@ -99,6 +103,8 @@ static void client_free(struct lmtp_client *c)
 		clients = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->delivering != NULL)
+		delivery_detach(c->delivering);
 	reset_transaction(c);
 	bufferevent_free(c->bev);
 	event_free(c->timeout_ev);
@@ -182,28 +188,43 @@ static void reply_code_again(struct lmtp_client *c, enum rcpt_code code, const c
 	}
 }
 
+/* A finished transaction being delivered on a store pool thread (see
+ * store-pool.h): it owns the envelope and the message; the client reads no
+ * further commands until the replies are sent. */
+struct lmtp_delivery {
+	struct store_job job;           /* first: the pool hands this back */
+	struct lmtp_client *client;     /* NULL once the client has gone */
+	char *from;
+	struct rcpt *rcpts;
+	size_t nrcpts;
+	str_t data;
+	bool dedup, overquota_perm;
+	enum rcpt_code *rcodes;
+};
+
 /* The message is written and fsynced once; every further recipient's
  * mailbox gets a hard link of that file (a copy only across partitions).
  * Return-Path is always added; Delivered-To only with a single recipient,
- * since one file serves them all. */
-static void deliver(struct lmtp_client *c)
+ * since one file serves them all. Runs on a pool thread: it decides each
+ * recipient's outcome, and deliver_done answers. */
+static void deliver_work(struct store *st, struct store_job *job)
 {
-	struct store *st = worker->store;
+	struct lmtp_delivery *d = (struct lmtp_delivery *)job;
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
 	int tz = (int)(tm.tm_gmtoff / 60);
-	bool dedup = config_bool(server.cfg, "duplicatesuppression");
 	str_t msg = STR_INIT, first = STR_INIT;
-	str_printf(&msg, "Return-Path: <%s>\r\n", c->from);
-	if (c->nrcpts == 1)
-		str_printf(&msg, "Delivered-To: %s\r\n", c->rcpts[0].address);
-	str_append_n(&msg, c->data.data, c->data.len);
+	str_printf(&msg, "Return-Path: <%s>\r\n", d->from);
+	if (d->nrcpts == 1)
+		str_printf(&msg, "Delivered-To: %s\r\n", d->rcpts[0].address);
+	str_append_n(&msg, d->data.data, d->data.len);
+	str_free(&d->data);
 	struct message_prepared prep;
 	message_prepare(&prep, msg.data, msg.len);
-	enum rcpt_code *rcodes = xcalloc(c->nrcpts ? c->nrcpts : 1, sizeof(*rcodes));
-	for (size_t i = 0; i < c->nrcpts; i++) {
-		struct rcpt *r = &c->rcpts[i];
+	enum rcpt_code *rcodes = d->rcodes;
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		struct rcpt *r = &d->rcpts[i];
 		struct mailbox_info info;
 		str_t tmp = STR_INIT;
 		uint32_t uid;
@@ -212,21 +233,18 @@ static void deliver(struct lmtp_client *c)
 		 * each of its recipients gets the first one's answer. */
 		size_t j;
 		for (j = 0; j < i; j++) {
-			if (strcmp(c->rcpts[j].mailbox, r->mailbox) == 0 &&
-			    (c->rcpts[j].user == NULL) == (r->user == NULL) &&
-			    (r->user == NULL || strcmp(c->rcpts[j].user, r->user) == 0))
+			if (strcmp(d->rcpts[j].mailbox, r->mailbox) == 0 &&
+			    (d->rcpts[j].user == NULL) == (r->user == NULL) &&
+			    (r->user == NULL || strcmp(d->rcpts[j].user, r->user) == 0))
 				break;
 		}
 		if (j < i) {
-			reply_code_again(c, rcodes[j], r->address);
 			rcodes[i] = rcodes[j];
 			continue;
 		}
 		int got = st->be->mailbox_get(st, r->mailbox, &info);
 		if (got != 1) {
 			rcodes[i] = got == 0 ? RC_UNKNOWN : RC_TEMPFAIL;
-			reply_code_again(c, rcodes[i], r->address);
-			str_free(&tmp);
 			continue;
 		}
 		int ret = -1;
@@ -245,7 +263,7 @@ static void deliver(struct lmtp_client *c)
 		}
 		if (ret == 0)
 			ret = message_store_file(st, &info, r->user, str_c(&tmp), &prep, now, tz, 0, NULL,
-						 dedup, &uid);
+						 d->dedup, &uid);
 		if (ret == 0) {
 			log_info("lmtp: delivered to %s (%s uid %u) size=%zu", r->address, r->mailbox, uid, msg.len);
 			rcodes[i] = RC_DELIVERED;
@@ -253,22 +271,79 @@ static void deliver(struct lmtp_client *c)
 			log_info("lmtp: duplicate of %s to %s suppressed", prep.message_id, r->mailbox);
 			rcodes[i] = RC_DUPLICATE;
 		} else if (st->be->errcode(st) == STORE_ERR_OVERQUOTA) {
-			rcodes[i] = config_bool(server.cfg, "lmtp_over_quota_perm_failure") ? RC_OVERQUOTA_PERM
-											    : RC_OVERQUOTA;
+			rcodes[i] = d->overquota_perm ? RC_OVERQUOTA_PERM : RC_OVERQUOTA;
 		} else {
 			rcodes[i] = RC_STOREFAIL;
 		}
-		reply_code_again(c, rcodes[i], r->address);
 		mailbox_info_free(&info);
 		str_free(&tmp);
 	}
-	free(rcodes);
 	if (first.len > 0)
 		unlink(str_c(&first));
 	message_prepared_free(&prep);
 	str_free(&msg);
 	str_free(&first);
+}
+
+/* The client went away while its message was being stored: it is stored
+ * all the same, and nobody is told (the MTA retries; duplicate
+ * suppression keeps the second copy out). */
+static void delivery_detach(struct lmtp_delivery *d)
+{
+	d->client = NULL;
+}
+
+static void on_read(struct bufferevent *bev, void *arg);
+
+static void deliver_done(struct store_job *job)
+{
+	struct lmtp_delivery *d = (struct lmtp_delivery *)job;
+	struct lmtp_client *c = d->client;
 	worker_changed();
+	if (c != NULL) {
+		c->delivering = NULL;
+		for (size_t i = 0; i < d->nrcpts; i++)
+			reply_code_again(c, d->rcodes[i], d->rcpts[i].address);
+		if (!c->closing && !c->reading_paused) {
+			bufferevent_enable(c->bev, EV_READ);
+			on_read(c->bev, c);
+		}
+	}
+	for (size_t i = 0; i < d->nrcpts; i++) {
+		free(d->rcpts[i].address);
+		free(d->rcpts[i].mailbox);
+		free(d->rcpts[i].user);
+	}
+	free(d->rcpts);
+	free(d->from);
+	free(d->rcodes);
+	str_free(&d->data);
+	str_free(&job->errtext);
+	free(d);
+}
+
+/* Hands the finished transaction to the store pool; reset_transaction then
+ * finds it empty. */
+static void deliver(struct lmtp_client *c)
+{
+	struct lmtp_delivery *d = xcalloc(1, sizeof(*d));
+	d->job.work = deliver_work;
+	d->job.done = deliver_done;
+	d->client = c;
+	d->from = c->from;
+	c->from = NULL;
+	d->rcpts = c->rcpts;
+	d->nrcpts = c->nrcpts;
+	c->rcpts = NULL;
+	c->nrcpts = 0;
+	d->data = c->data;
+	memset(&c->data, 0, sizeof(c->data));
+	d->dedup = config_bool(server.cfg, "duplicatesuppression");
+	d->overquota_perm = config_bool(server.cfg, "lmtp_over_quota_perm_failure");
+	d->rcodes = xcalloc(d->nrcpts ? d->nrcpts : 1, sizeof(*d->rcodes));
+	c->delivering = d;
+	bufferevent_disable(c->bev, EV_READ);
+	store_pool_submit(&d->job);
 }
 
 static void handle_data_line(struct lmtp_client *c, const char *line, size_t len)
@@ -521,7 +596,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct lmtp_client *c = arg;
 	struct timeval tv = { LMTP_TIMEOUT_SEC, 0 };
 	event_add(c->timeout_ev, &tv);
-	while (!c->closing && c->bev == bev) {
+	while (!c->closing && c->bev == bev && c->delivering == NULL) {
 		struct evbuffer *in = bufferevent_get_input(bev);
 		size_t len;
 		if (evbuffer_get_length(bufferevent_get_output(bev)) > LMTP_OUTPUT_HIGH_WATER) {
@@ -575,8 +650,10 @@ static void on_write(struct bufferevent *bev, void *arg)
 	}
 	if (c->reading_paused) {
 		c->reading_paused = false;
-		bufferevent_enable(bev, EV_READ);
-		on_read(bev, c);
+		if (c->delivering == NULL) {
+			bufferevent_enable(bev, EV_READ);
+			on_read(bev, c);
+		}
 	}
 }
 
