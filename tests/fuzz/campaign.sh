@@ -4,18 +4,24 @@
 # (default 1800, i.e. 30 CPU-minutes), then stops it with SIGINT so libFuzzer
 # prints its final statistics. Targets run side by side; each writes
 # $DIR/TARGET.log and keeps its growing corpus in $DIR/corpus-TARGET.
-# A crash leaves crash-* in $DIR and is reported; the exit status is 1.
-#   sh tests/fuzz/campaign.sh [-s CPU_SECS] [-d DIR] [TARGET...]
+# A finding leaves TARGET-crash-* (or -timeout-, -oom-, -leak-) in $DIR and is
+# reported, as is a fuzzer that stops before its budget; the exit status is
+# then 1. -j N runs N targets at a time (default: all at once).
+# The per-input timeout is long (-timeout=1500): the campaign may be paused
+# with SIGSTOP (while benchmarks run) without that counting as a hang.
+#   sh tests/fuzz/campaign.sh [-s CPU_SECS] [-d DIR] [-j N] [TARGET...]
 set -eu
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 CPU_SECS=1800
 DIR=$ROOT/build-fuzz/campaign
-while getopts s:d: o; do
+JOBS=0
+while getopts s:d:j: o; do
 	case $o in
 	s) CPU_SECS=$OPTARG ;;
 	d) DIR=$OPTARG ;;
-	*) echo "usage: campaign.sh [-s CPU_SECS] [-d DIR] [TARGET...]" >&2; exit 2 ;;
+	j) JOBS=$OPTARG ;;
+	*) echo "usage: campaign.sh [-s CPU_SECS] [-d DIR] [-j N] [TARGET...]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -30,31 +36,42 @@ run_one() {
 	[ -d "tests/fuzz/corpus/$t" ] && seeds="$ROOT/tests/fuzz/corpus/$t"
 	dict=""
 	[ -f "tests/fuzz/$t.dict" ] && dict="-dict=$ROOT/tests/fuzz/$t.dict"
-	(cd "$DIR" && exec nice -n 19 "$ROOT/build-fuzz/$t" -max_len=65536 -timeout=10 $dict \
-		-print_final_stats=1 "corpus-$t" $seeds >"$t.log" 2>&1) &
+	(cd "$DIR" && exec nice -n 19 "$ROOT/build-fuzz/$t" -max_len=65536 -timeout=1500 $dict \
+		-artifact_prefix="$t-" -print_final_stats=1 "corpus-$t" $seeds >"$t.log" 2>&1) &
 	sub=$!
 	# the subshell execs the fuzzer, so $sub is the fuzzer's pid
+	used=0
+	reached=0
 	while kill -0 "$sub" 2>/dev/null; do
-		used=$(awk -v t="$ticks" '{print int(($14 + $15) / t)}' "/proc/$sub/stat" 2>/dev/null || echo 0)
+		used=$(awk -v t="$ticks" '{print int(($14 + $15) / t)}' "/proc/$sub/stat" 2>/dev/null || echo "$used")
 		if [ "$used" -ge "$CPU_SECS" ]; then
+			reached=1
 			kill -INT "$sub" 2>/dev/null || true
 			break
 		fi
 		sleep 10
 	done
 	wait "$sub" || true
-	if ls "$DIR"/crash-* "$DIR"/leak-* "$DIR"/timeout-* >/dev/null 2>&1 && grep -q "ERROR: " "$DIR/$t.log"; then
-		echo "campaign: $t FOUND A CRASH (see $DIR/$t.log)"
+	runs=$(grep -E '^stat::number_of_executed_units' "$DIR/$t.log" | awk '{print $2}')
+	if [ "$reached" = 0 ] || grep -qE "ERROR: |SUMMARY: " "$DIR/$t.log"; then
+		echo "campaign: $t STOPPED AFTER ${used}s CPU: a finding (see $DIR/$t.log and $DIR/$t-*)"
 		return 1
 	fi
-	echo "campaign: $t: $(grep -E '^stat::number_of_executed_units' "$DIR/$t.log" | awk '{print $2}') runs in ${used}s CPU, no crash"
+	echo "campaign: $t: ${runs:-?} runs in ${used}s CPU, no crash, no hang, no leak"
 }
 status=0
-pids=""
-for t in "$@"; do
-	run_one "$t" > "$DIR/$t.result" 2>&1 &
-	pids="$pids $!"
+set -- "$@"
+[ "$JOBS" -gt 0 ] || JOBS=$#
+while [ $# -gt 0 ]; do
+	pids=""
+	n=0
+	while [ $# -gt 0 ] && [ $n -lt "$JOBS" ]; do
+		run_one "$1" > "$DIR/$1.result" 2>&1 &
+		pids="$pids $!"
+		n=$((n + 1))
+		shift
+	done
+	for p in $pids; do wait "$p" || status=1; done
 done
-for p in $pids; do wait "$p" || status=1; done
 cat "$DIR"/*.result
 exit $status
