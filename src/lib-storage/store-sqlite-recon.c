@@ -938,7 +938,7 @@ static int bump_modseq(struct sqlite_store *s, int64_t id, uint64_t *modseq_r)
 
 static int drop_row(struct sqlite_store *s, int64_t id, uint32_t uid)
 {
-	uint64_t modseq;
+	uint64_t modseq = 0;
 	if (bump_modseq(s, id, &modseq) < 0)
 		return -1;
 	sqlite3_stmt *q = sqlite_prep(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ?");
@@ -1018,7 +1018,7 @@ static int add_file(struct recon *rc, const struct mailbox_info *mb, const char 
 		       why, len, je != NULL && je->size != len ? ", journal says more" : "");
 		return 0;
 	}
-	uint64_t modseq;
+	uint64_t modseq = 0;
 	if (bump_modseq(s, mb->id, &modseq) < 0) {
 		free(data);
 		return -1;

@@ -1631,6 +1631,42 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 	return 1;
 }
 
+static int sq_msg_summary(struct store *st, const struct mailbox_info *mbox, uint32_t uid, bool header,
+			  struct msg_detail *d)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = header ?
+		sqlite_prep(s, "SELECT size, internaldate, tz, sentdate, header FROM messages "
+			    "WHERE mailbox = ? AND uid = ?") :
+		sqlite_prep(s, "SELECT size, internaldate, tz, sentdate FROM messages "
+			    "WHERE mailbox = ? AND uid = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox->id);
+	sqlite3_bind_int64(q, 2, uid);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(q);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return sqlite_db_fail(s, "message summary");
+	memset(d, 0, sizeof(*d));
+	d->uid = uid;
+	d->size = (uint64_t)sqlite3_column_int64(q, 0);
+	d->internaldate = (time_t)sqlite3_column_int64(q, 1);
+	d->internaldate_tz = sqlite3_column_int(q, 2);
+	d->sentdate = (time_t)sqlite3_column_int64(q, 3);
+	if (header) {
+		d->header_len = (size_t)sqlite3_column_bytes(q, 4);
+		const void *h = sqlite3_column_blob(q, 4);
+		d->header = xmemdup(h != NULL ? h : "", d->header_len + 1);
+		d->header[d->header_len] = '\0';
+	}
+	sqlite3_reset(q);
+	return 1;
+}
+
 static int sq_read_begin(struct store *st)
 {
 	struct sqlite_store *s = S(st);
@@ -2760,6 +2796,7 @@ const struct store_backend store_sqlite_backend = {
 	.msg_list = sq_msg_list,
 	.msg_expunged_since = sq_msg_expunged_since,
 	.msg_detail = sq_msg_detail,
+	.msg_summary = sq_msg_summary,
 	.read_begin = sq_read_begin,
 	.read_end = sq_read_end,
 	.msg_store_flags = sq_msg_store_flags,

@@ -249,6 +249,11 @@ struct store_backend {
 				  uint32_t **uids_r, size_t *count_r);
 	int (*msg_detail)(struct store *st, const struct mailbox_info *mbox, uint32_t uid,
 			  struct msg_detail *d); /* three-way */
+	/* What SEARCH needs when it does not read the file: size, dates and
+	 * (with header) the header block; the other fields stay NULL. Much
+	 * less than msg_detail reads and copies. */
+	int (*msg_summary)(struct store *st, const struct mailbox_info *mbox, uint32_t uid, bool header,
+			   struct msg_detail *d); /* three-way */
 	/* A consistent read view for a command that reads many messages (one
 	 * lock instead of one per query). No writes in between. */
 	int (*read_begin)(struct store *st);

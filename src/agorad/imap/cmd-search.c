@@ -47,7 +47,7 @@ struct sparser {
 	const char *error;
 	struct imap_selected *sel;
 	bool uid;
-	bool need_file, need_detail;
+	bool need_file, need_detail, need_header;
 };
 
 static struct key *key_new(enum key_kind k)
@@ -131,6 +131,7 @@ static struct key *parse_list(struct sparser *p, const struct imap_arg *args, si
 	}
 	p->need_file |= sub.need_file;
 	p->need_detail |= sub.need_detail;
+	p->need_header |= sub.need_header;
 	if (and->a == NULL) {
 		p->error = "Empty search key list";
 		key_free(and);
@@ -208,12 +209,12 @@ static struct key *parse_key(struct sparser *p, int depth)
 		k = key_new(K_HEADER);
 		k->field = strcasecmp(w, "FROM") == 0 ? "From" : strcasecmp(w, "TO") == 0 ? "To" :
 			strcasecmp(w, "CC") == 0 ? "Cc" : strcasecmp(w, "BCC") == 0 ? "Bcc" : "Subject";
-		p->need_detail = true; /* the header is kept in the metadata */
+		p->need_detail = p->need_header = true; /* the header is kept in the metadata */
 		if ((k->str = take_string(p)) == NULL)
 			goto fail;
 	} else if (strcasecmp(w, "HEADER") == 0) {
 		k = key_new(K_HEADER);
-		p->need_detail = true;
+		p->need_detail = p->need_header = true;
 		if ((k->field = take_string(p)) == NULL || (k->str = take_string(p)) == NULL)
 			goto fail;
 	} else if (strcasecmp(w, "BODY") == 0 || strcasecmp(w, "TEXT") == 0) {
@@ -366,7 +367,7 @@ static bool read_whole(const char *path, str_t *out)
 int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
 {
-	struct sparser p = { args, nargs, 0, NULL, c->sel, uid, false, false };
+	struct sparser p = { args, nargs, 0, NULL, c->sel, uid, false, false, false };
 	bool esearch = false, r_min = false, r_max = false, r_count = false, r_all = false;
 	if (p.i + 1 < p.n && imap_arg_is_atom(&args[p.i], "RETURN") && args[p.i + 1].type == IMAP_ARG_LIST) {
 		esearch = true;
@@ -411,7 +412,9 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 		struct msgctx m = { sel, i, NULL, NULL, 0, NULL, NULL, 0 };
 		struct msg_detail d;
 		if (p.need_detail) {
-			int dr = ST->be->msg_detail(ST, &sel->info, sel->msgs[i].uid, &d);
+			/* without the file, the header and dates in the metadata do */
+			int dr = p.need_file ? ST->be->msg_detail(ST, &sel->info, sel->msgs[i].uid, &d) :
+				ST->be->msg_summary(ST, &sel->info, sel->msgs[i].uid, p.need_header, &d);
 			if (dr < 0) {
 				err = -1;
 				break;
