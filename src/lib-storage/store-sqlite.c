@@ -1590,7 +1590,10 @@ static int sq_msg_expunged_since(struct store *st, int64_t mbox_id, uint64_t sin
 	return 0;
 }
 
-static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint32_t uid,
+/* One statement for every field; only the columns asked for are read (a
+ * column SQLite is not asked for is neither copied nor, when it lies in an
+ * overflow page, read from disk). */
+static int sq_msg_fields(struct store *st, const struct mailbox_info *mbox, uint32_t uid, unsigned fields,
 			 struct msg_detail *d)
 {
 	struct sqlite_store *s = S(st);
@@ -1604,8 +1607,10 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 	sqlite3_bind_int64(q, 1, mbox->id);
 	sqlite3_bind_int64(q, 2, uid);
 	int rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(q);
 		return 0;
+	}
 	if (rc != SQLITE_ROW)
 		return sqlite_db_fail(s, "message detail");
 	memset(d, 0, sizeof(*d));
@@ -1614,57 +1619,35 @@ static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint
 	d->internaldate = (time_t)sqlite3_column_int64(q, 1);
 	d->internaldate_tz = sqlite3_column_int(q, 2);
 	d->sentdate = (time_t)sqlite3_column_int64(q, 3);
-	d->guid = col_dup(q, 4);
-	d->envelope = col_dup(q, 5);
-	d->bodystructure = col_dup(q, 6);
-	d->body = col_dup(q, 7);
-	d->header_len = (size_t)sqlite3_column_bytes(q, 8);
-	d->header = xmemdup(sqlite3_column_blob(q, 8) != NULL ? sqlite3_column_blob(q, 8) : "", d->header_len + 1);
-	d->header[d->header_len] = '\0';
-	str_t path = STR_INIT;
-	const char *part = (const char *)sqlite3_column_text(q, 9);
-	mailbox_dir(s, part != NULL && partition_dir(s, part) != NULL ? part : mbox->partition,
-		    mbox->uniqueid, &path);
-	str_printf(&path, "/%s", d->guid);
-	d->path = str_steal(&path);
+	if (fields & MSG_F_ENVELOPE)
+		d->envelope = col_dup(q, 5);
+	if (fields & MSG_F_STRUCTURE) {
+		d->bodystructure = col_dup(q, 6);
+		d->body = col_dup(q, 7);
+	}
+	if (fields & MSG_F_HEADER) {
+		d->header_len = (size_t)sqlite3_column_bytes(q, 8);
+		const void *h = sqlite3_column_blob(q, 8);
+		d->header = xmemdup(h != NULL ? h : "", d->header_len + 1);
+		d->header[d->header_len] = '\0';
+	}
+	if (fields & MSG_F_PATH) {
+		d->guid = col_dup(q, 4);
+		str_t path = STR_INIT;
+		const char *part = (const char *)sqlite3_column_text(q, 9);
+		mailbox_dir(s, part != NULL && partition_dir(s, part) != NULL ? part : mbox->partition,
+			    mbox->uniqueid, &path);
+		str_printf(&path, "/%s", d->guid);
+		d->path = str_steal(&path);
+	}
 	sqlite3_reset(q);
 	return 1;
 }
 
-static int sq_msg_summary(struct store *st, const struct mailbox_info *mbox, uint32_t uid, bool header,
-			  struct msg_detail *d)
+static int sq_msg_detail(struct store *st, const struct mailbox_info *mbox, uint32_t uid,
+			 struct msg_detail *d)
 {
-	struct sqlite_store *s = S(st);
-	sqlite3_stmt *q = header ?
-		sqlite_prep(s, "SELECT size, internaldate, tz, sentdate, header FROM messages "
-			    "WHERE mailbox = ? AND uid = ?") :
-		sqlite_prep(s, "SELECT size, internaldate, tz, sentdate FROM messages "
-			    "WHERE mailbox = ? AND uid = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, mbox->id);
-	sqlite3_bind_int64(q, 2, uid);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(q);
-		return 0;
-	}
-	if (rc != SQLITE_ROW)
-		return sqlite_db_fail(s, "message summary");
-	memset(d, 0, sizeof(*d));
-	d->uid = uid;
-	d->size = (uint64_t)sqlite3_column_int64(q, 0);
-	d->internaldate = (time_t)sqlite3_column_int64(q, 1);
-	d->internaldate_tz = sqlite3_column_int(q, 2);
-	d->sentdate = (time_t)sqlite3_column_int64(q, 3);
-	if (header) {
-		d->header_len = (size_t)sqlite3_column_bytes(q, 4);
-		const void *h = sqlite3_column_blob(q, 4);
-		d->header = xmemdup(h != NULL ? h : "", d->header_len + 1);
-		d->header[d->header_len] = '\0';
-	}
-	sqlite3_reset(q);
-	return 1;
+	return sq_msg_fields(st, mbox, uid, MSG_F_ALL, d);
 }
 
 static int sq_read_begin(struct store *st)
@@ -2796,7 +2779,7 @@ const struct store_backend store_sqlite_backend = {
 	.msg_list = sq_msg_list,
 	.msg_expunged_since = sq_msg_expunged_since,
 	.msg_detail = sq_msg_detail,
-	.msg_summary = sq_msg_summary,
+	.msg_fields = sq_msg_fields,
 	.read_begin = sq_read_begin,
 	.read_end = sq_read_end,
 	.msg_store_flags = sq_msg_store_flags,

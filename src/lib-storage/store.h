@@ -132,6 +132,13 @@ struct store_repair {
 	void *ctx;
 };
 
+/* Fields of msg_fields. */
+#define MSG_F_ENVELOPE  (1u << 0)
+#define MSG_F_STRUCTURE (1u << 1)   /* bodystructure and body */
+#define MSG_F_HEADER    (1u << 2)
+#define MSG_F_PATH      (1u << 3)   /* guid and path */
+#define MSG_F_ALL       (MSG_F_ENVELOPE | MSG_F_STRUCTURE | MSG_F_HEADER | MSG_F_PATH)
+
 struct store_backend {
 	const char *name;
 	struct store *(*open)(const struct config *cfg, str_t *err);
@@ -249,11 +256,11 @@ struct store_backend {
 				  uint32_t **uids_r, size_t *count_r);
 	int (*msg_detail)(struct store *st, const struct mailbox_info *mbox, uint32_t uid,
 			  struct msg_detail *d); /* three-way */
-	/* What SEARCH needs when it does not read the file: size, dates and
-	 * (with header) the header block; the other fields stay NULL. Much
-	 * less than msg_detail reads and copies. */
-	int (*msg_summary)(struct store *st, const struct mailbox_info *mbox, uint32_t uid, bool header,
-			   struct msg_detail *d); /* three-way */
+	/* Like msg_detail, with only the fields asked for (MSG_F_*) besides
+	 * size and dates; the others stay NULL. FETCH of envelopes and SEARCH
+	 * of headers read and copy much less this way. */
+	int (*msg_fields)(struct store *st, const struct mailbox_info *mbox, uint32_t uid, unsigned fields,
+			  struct msg_detail *d); /* three-way */
 	/* A consistent read view for a command that reads many messages (one
 	 * lock instead of one per query). No writes in between. */
 	int (*read_begin)(struct store *st);

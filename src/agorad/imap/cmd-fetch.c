@@ -305,6 +305,35 @@ static void fetch_msg_free(struct fetch_msg *fm, bool have_detail)
 	message_part_free(&fm->hroot);
 }
 
+/* Which stored fields the items need besides size and dates. */
+static unsigned detail_fields(const struct fetch_req *r)
+{
+	unsigned f = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct fetch_item *it = &r->items[i];
+		switch (it->kind) {
+		case F_ENVELOPE:
+			f |= MSG_F_ENVELOPE;
+			break;
+		case F_BODYSTRUCTURE:
+		case F_BODY:
+			f |= MSG_F_STRUCTURE;
+			break;
+		case F_SECTION:
+		case F_BINARY_SIZE:
+			/* the whole message is the file; any other section
+			 * may need the header block or its length */
+			f |= MSG_F_PATH;
+			if (it->section[0] != '\0' || it->binary)
+				f |= MSG_F_HEADER;
+			break;
+		default:
+			break;
+		}
+	}
+	return f;
+}
+
 static int fetch_one(struct imap_client *c, struct fetch_req *r, size_t idx, bool uid_cmd,
 		     str_t *out, str_t *file)
 {
@@ -318,7 +347,7 @@ static int fetch_one(struct imap_client *c, struct fetch_req *r, size_t idx, boo
 	struct msg_detail d;
 	bool have_detail = false;
 	if (r->need_detail) {
-		int dr = ST->be->msg_detail(ST, &sel->info, m->uid, &fm.d);
+		int dr = ST->be->msg_fields(ST, &sel->info, m->uid, detail_fields(r), &fm.d);
 		if (dr <= 0) {
 			/* Expunged by someone else since: nothing to show (RFC 2180 4.1.2). */
 			return dr < 0 ? -1 : 0;

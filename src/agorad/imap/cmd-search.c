@@ -414,7 +414,8 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 		if (p.need_detail) {
 			/* without the file, the header and dates in the metadata do */
 			int dr = p.need_file ? ST->be->msg_detail(ST, &sel->info, sel->msgs[i].uid, &d) :
-				ST->be->msg_summary(ST, &sel->info, sel->msgs[i].uid, p.need_header, &d);
+				ST->be->msg_fields(ST, &sel->info, sel->msgs[i].uid,
+						   p.need_header ? MSG_F_HEADER : 0, &d);
 			if (dr < 0) {
 				err = -1;
 				break;
