@@ -213,8 +213,6 @@ static enum cmd_status cmd_user_del(struct cmd_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 		fputs(str_c(&report), stdout);
-		log_info("account: user=%s purged %s", cmd_actor(), name);
-		printf("user %s purged\n", name);
 		str_free(&report);
 	} else if (st->be->user_del(st, name) < 0) {
 		status = cmd_store_failed(st);
