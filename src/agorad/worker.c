@@ -1,6 +1,8 @@
 #include "agorad/server.h"
 #include "agorad/worker.h"
 #include "agorad/store-pool.h"
+
+#include <malloc.h>
 #include "agorad/auth-proc.h"
 #include "agorad/imap/imap-client.h"
 #include "agorad/lmtp/lmtp-client.h"
@@ -98,6 +100,12 @@ void worker_run(unsigned index)
 	snprintf(role, sizeof(role), "worker %u", index);
 	log_set_role(role);
 	worker_drop_privileges();
+	/* Message files are read whole into buffers of up to a few MiB, one
+	 * command after another: keep freed memory for the next one rather
+	 * than returning it to the kernel (and faulting it in again) each
+	 * time, which glibc does by default above 128 KiB. */
+	mallopt(M_MMAP_THRESHOLD, WORKER_MALLOC_KEEP);
+	mallopt(M_TRIM_THRESHOLD, 2 * WORKER_MALLOC_KEEP);
 	worker = &w;
 	w.index = index;
 	w.base = event_base_new();

@@ -26,4 +26,8 @@ extern struct worker *worker;
 void worker_changed(void);
 #define CHANGE_POLL_MS 200
 
+/* Allocations below this come from the heap and freed memory up to twice
+ * this stays with the process (see worker_run). */
+#define WORKER_MALLOC_KEEP (8 * 1024 * 1024)
+
 #endif
