@@ -15,6 +15,7 @@ import resource
 import selectors
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -258,7 +259,40 @@ def mixed_client(phase, state, args):
     return {"stats": stats}
 
 
+IMAPLOAD = None
+
+
+def build_imapload():
+    """Compiles bench/imapload.c (the same loop in C) into a temporary
+    directory; None if there is no C compiler (the Python client is used)."""
+    global IMAPLOAD
+    out = os.path.join(tempfile.mkdtemp(prefix="imapload-"), "imapload")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "imapload.c")
+    r = subprocess.run(["cc", "-std=c17", "-O2", "-pthread", "-o", out, src], capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f"imapload not built ({r.stderr.strip()[:200]}); the mixed load uses the Python client")
+        return None
+    IMAPLOAD = out
+    return out
+
+
+def bench_mixed_c(srv, clients, duration):
+    with tempfile.NamedTemporaryFile(prefix="append-", suffix=".eml", delete=False) as f:
+        f.write(APPEND_MSG)
+    try:
+        users = [f"{srv.users[i % len(srv.users)]}:{PASSWORD}" for i in range(clients)]
+        r = subprocess.run([IMAPLOAD, str(srv.imap_port), str(duration), f.name] + users,
+                           capture_output=True, text=True, timeout=duration + 600)
+    finally:
+        os.unlink(f.name)
+    if r.returncode != 0:
+        raise RuntimeError(f"imapload: {r.stderr.strip()}")
+    return json.loads(r.stdout)
+
+
 def bench_mixed(srv, clients, duration):
+    if IMAPLOAD is not None:
+        return bench_mixed_c(srv, clients, duration)
     args = [(srv.imap_port, srv.users[i % len(srv.users)], i) for i in range(clients)]
     res = parallel(mixed_client, args, duration)
     errs = [r["error"] for r in res if r and "error" in r]
@@ -634,6 +668,8 @@ def main():
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                  "results", "latest.json"))
     p.add_argument("--keep", action="store_true", help="keep the temporary directories")
+    p.add_argument("--python-client", action="store_true",
+                   help="drive the mixed load with the Python client instead of imapload")
     p.add_argument("--hold", type=float, default=0,
                    help="keep servers running this many seconds after start (for perf attach)")
     a = p.parse_args()
@@ -649,6 +685,8 @@ def main():
     users = [f"u{i:03d}" for i in range(1, a.users + 1)]
     idle_users = [f"idle{i:03d}" for i in range(1, a.users + 1)]
     cheap = cheap_hash()
+    if not a.python_client:
+        build_imapload()
     log("generating messages")
     corpora = {"imap": msgs.corpus(a.messages, 1024, 100 * 1024, seed=1),
                "lmtp": msgs.corpus(a.lmtp_messages, 1024, 200 * 1024, seed=2)}
