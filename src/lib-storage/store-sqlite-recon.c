@@ -595,18 +595,6 @@ static char **list_dir(const char *dir, size_t *n_r)
 	return v;
 }
 
-static int strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void strv_free_n(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static bool name_selected(const char *name, const char *const *names, bool recursive)
 {
 	if (names == NULL)
@@ -762,7 +750,7 @@ static void recon_tmp(const char *part, const char *dir, void *ctx)
 			report(rc->r, &rc->changes, "partition %s: removed stray file tmp/%s", part, files[i]);
 		str_free(&p);
 	}
-	strv_free_n(files, n);
+	sqlite_strv_free_n(files, n);
 	str_free(&tmp);
 }
 
@@ -804,7 +792,7 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 	struct sqlite_store *s = rc->s;
 	size_t nx;
 	char **xx = list_dir(pdir, &nx);
-	sort_n(xx, nx, sizeof(*xx), strp_cmp);
+	sort_n(xx, nx, sizeof(*xx), sqlite_strp_cmp);
 	for (size_t i = 0; i < nx; i++) {
 		if (strlen(xx[i]) != 2 || strcmp(xx[i], "..") == 0)
 			continue;
@@ -812,7 +800,7 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 		str_printf(&sub, "%s/%s", pdir, xx[i]);
 		size_t nu;
 		char **uids = list_dir(str_c(&sub), &nu);
-		sort_n(uids, nu, sizeof(*uids), strp_cmp);
+		sort_n(uids, nu, sizeof(*uids), sqlite_strp_cmp);
 		for (size_t k = 0; k < nu; k++) {
 			int known = uniqueid_known(s, uids[k]);
 			if (known != 0) {
@@ -866,10 +854,10 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 			meta_free(&m);
 			str_free(&dir);
 		}
-		strv_free_n(uids, nu);
+		sqlite_strv_free_n(uids, nu);
 		str_free(&sub);
 	}
-	strv_free_n(xx, nx);
+	sqlite_strv_free_n(xx, nx);
 }
 
 struct row {
@@ -1105,7 +1093,7 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 		if (stat(str_c(&dir), &st) < 0)
 			report(rc->r, &rc->changes, "%s: directory %s is missing", mb.name, str_c(&dir));
 	}
-	sort_n(files, nfiles, sizeof(*files), strp_cmp);
+	sort_n(files, nfiles, sizeof(*files), sqlite_strp_cmp);
 	/* Rows whose file is gone or damaged. */
 	for (size_t i = 0; i < nrows; i++) {
 		str_t p = STR_INIT;
@@ -1276,7 +1264,7 @@ out_tx:
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	rows_free(rows, nrows);
-	strv_free_n(files, nfiles);
+	sqlite_strv_free_n(files, nfiles);
 	journal_free(&j);
 	str_free(&dir);
 	return ret;
@@ -1342,7 +1330,7 @@ static void shares_expected(const struct mb_list *l, str_t *out)
 		}
 	}
 	if (n > 0)
-		sort_n(lines, n, sizeof(*lines), strp_cmp);
+		sort_n(lines, n, sizeof(*lines), sqlite_strp_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(lines[i], lines[i - 1]) == 0)
 			continue;
@@ -1352,7 +1340,7 @@ static void shares_expected(const struct mb_list *l, str_t *out)
 			p++;
 		str_append(out, p);
 	}
-	strv_free_n(lines, n);
+	sqlite_strv_free_n(lines, n);
 	str_free(&ident);
 	str_free(&line);
 }
@@ -1389,7 +1377,7 @@ static int quotas(struct sqlite_store *s, const struct store_repair *r, bool fix
 		quota_info_free(&stored);
 		quota_info_free(&computed);
 	}
-	strv_free_n(roots.v, roots.n);
+	sqlite_strv_free_n(roots.v, roots.n);
 	return ret;
 }
 
@@ -1465,7 +1453,7 @@ int sqlite_reconstruct(struct store *st, const char *const *names, bool recursiv
 	mb_list_free(&l);
 	if (shares_step(s, r, true, &rc.changes) < 0 || quotas(s, r, true, &rc.changes) < 0)
 		rc.failed = 1;
-	strv_free_n(rc.fresh, rc.nfresh);
+	sqlite_strv_free_n(rc.fresh, rc.nfresh);
 	return rc.failed ? -1 : rc.changes;
 }
 
@@ -1484,10 +1472,10 @@ static void check_tmp(const char *part, const char *dir, void *ctx)
 	str_printf(&tmp, "%s/tmp", dir);
 	size_t n;
 	char **files = list_dir(str_c(&tmp), &n);
-	sort_n(files, n, sizeof(*files), strp_cmp);
+	sort_n(files, n, sizeof(*files), sqlite_strp_cmp);
 	for (size_t i = 0; i < n; i++)
 		report(c->r, &c->problems, "partition %s: stray file tmp/%s", part, files[i]);
-	strv_free_n(files, n);
+	sqlite_strv_free_n(files, n);
 	str_free(&tmp);
 }
 
@@ -1496,7 +1484,7 @@ static void check_dirs(const char *part, const char *pdir, void *ctx)
 	struct check *c = ctx;
 	size_t nx;
 	char **xx = list_dir(pdir, &nx);
-	sort_n(xx, nx, sizeof(*xx), strp_cmp);
+	sort_n(xx, nx, sizeof(*xx), sqlite_strp_cmp);
 	for (size_t i = 0; i < nx; i++) {
 		if (strlen(xx[i]) != 2)
 			continue;
@@ -1504,15 +1492,15 @@ static void check_dirs(const char *part, const char *pdir, void *ctx)
 		str_printf(&sub, "%s/%s", pdir, xx[i]);
 		size_t nu;
 		char **uids = list_dir(str_c(&sub), &nu);
-		sort_n(uids, nu, sizeof(*uids), strp_cmp);
+		sort_n(uids, nu, sizeof(*uids), sqlite_strp_cmp);
 		for (size_t k = 0; k < nu; k++)
 			if (uniqueid_known(c->s, uids[k]) == 0)
 				report(c->r, &c->problems, "partition %s: directory %s/%s belongs to no mailbox", part,
 				       xx[i], uids[k]);
-		strv_free_n(uids, nu);
+		sqlite_strv_free_n(uids, nu);
 		str_free(&sub);
 	}
-	strv_free_n(xx, nx);
+	sqlite_strv_free_n(xx, nx);
 }
 
 static void check_mailbox(struct check *c, const struct mailbox_info *mb)
@@ -1528,7 +1516,7 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 		return;
 	}
 	char **files = list_dir(str_c(&dir), &nfiles);
-	sort_n(files, nfiles, sizeof(*files), strp_cmp);
+	sort_n(files, nfiles, sizeof(*files), sqlite_strp_cmp);
 	for (size_t i = 0; i < nrows; i++) {
 		str_t p = STR_INIT;
 		str_printf(&p, "%s/%s", str_c(&dir), rows[i].guid);
@@ -1564,7 +1552,7 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 	str_free(&want);
 	str_free(&mp);
 	rows_free(rows, nrows);
-	strv_free_n(files, nfiles);
+	sqlite_strv_free_n(files, nfiles);
 	str_free(&dir);
 }
 
