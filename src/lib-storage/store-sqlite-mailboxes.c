@@ -39,6 +39,36 @@ static void mbox_from_row(sqlite3_stmt *q, struct mailbox_info *info)
 	info->sharedseen = sqlite3_column_int(q, 10) != 0;
 }
 
+/* Steps q to its end, appending each row (MBOX_COLS) to *all; resets q and
+ * returns the last step's code. The rows are collected before any callback
+ * runs: a callback may call back into the store, which would reset the
+ * cached statement. */
+static int mbox_rows_collect(sqlite3_stmt *q, struct mailbox_info **all, size_t *n)
+{
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		*all = xrealloc(*all, (*n + 1) * sizeof(**all));
+		memset(&(*all)[*n], 0, sizeof((*all)[*n]));
+		mbox_from_row(q, &(*all)[*n]);
+		(*n)++;
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
+/* Hands each collected mailbox to cb when the listing succeeded, and frees
+ * them either way. */
+static void mbox_rows_deliver(struct mailbox_info *all, size_t n, bool ok,
+			      void (*cb)(const struct mailbox_info *, void *), void *ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ok)
+			cb(&all[i], ctx);
+		mailbox_info_free(&all[i]);
+	}
+	free(all);
+}
+
 int sqlite_mailbox_get(struct store *st, const char *name, struct mailbox_info *info)
 {
 	struct sqlite_store *s = S(st);
@@ -322,24 +352,10 @@ int sqlite_mailbox_list(struct store *st, const char *prefix,
 		return -1;
 	if (prefix != NULL)
 		sqlite3_bind_text(q, 1, prefix, -1, SQLITE_STATIC);
-	/* The callback may call back into the store, which would reset this
-	 * cached statement: collect first. */
 	struct mailbox_info *all = NULL;
 	size_t n = 0;
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		all = xrealloc(all, (n + 1) * sizeof(*all));
-		memset(&all[n], 0, sizeof(all[n]));
-		mbox_from_row(q, &all[n]);
-		n++;
-	}
-	sqlite3_reset(q);
-	for (size_t i = 0; i < n; i++) {
-		if (rc == SQLITE_DONE)
-			cb(&all[i], ctx);
-		mailbox_info_free(&all[i]);
-	}
-	free(all);
+	int rc = mbox_rows_collect(q, &all, &n);
+	mbox_rows_deliver(all, n, rc == SQLITE_DONE, cb, ctx);
 	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "mailbox list");
 }
 
@@ -423,20 +439,9 @@ int sqlite_mailbox_list_shared(struct store *st, const char *const *idents,
 			break;
 		}
 		sqlite3_bind_text(q, 1, *id, -1, SQLITE_STATIC);
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			all = xrealloc(all, (n + 1) * sizeof(*all));
-			memset(&all[n], 0, sizeof(all[n]));
-			mbox_from_row(q, &all[n]);
-			n++;
-		}
-		sqlite3_reset(q);
+		rc = mbox_rows_collect(q, &all, &n);
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (rc == SQLITE_DONE)
-			cb(&all[i], ctx);
-		mailbox_info_free(&all[i]);
-	}
-	free(all);
+	mbox_rows_deliver(all, n, rc == SQLITE_DONE, cb, ctx);
 	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "shared list");
 }
 

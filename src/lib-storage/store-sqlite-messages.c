@@ -648,6 +648,22 @@ int sqlite_msg_expunge(struct store *st, const struct mailbox_info *mbox,
 	return 0;
 }
 
+/* The file name (guid) of message `uid` of mailbox `mbox`: 1 with *guid_r
+ * malloc'd; 0 when there is no such row (a failing step counts as none: the
+ * callers take the message as expunged meanwhile); -1 when the statement
+ * cannot be prepared (error set). */
+static int msg_guid(struct sqlite_store *s, int64_t mbox, uint32_t uid, char **guid_r)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox);
+	sqlite3_bind_int64(q, 2, uid);
+	*guid_r = sqlite3_step(q) == SQLITE_ROW ? sqlite_col_dup(q, 0) : NULL;
+	sqlite3_reset(q);
+	return *guid_r != NULL ? 1 : 0;
+}
+
 int sqlite_msg_copy(struct store *st, const struct mailbox_info *src, const struct mailbox_info *dst,
 		    const char *user, const uint32_t *uids, size_t n, bool move, uint32_t **new_uids_r)
 {
@@ -672,17 +688,12 @@ int sqlite_msg_copy(struct store *st, const struct mailbox_info *src, const stru
 	/* Files first (hard links; a copy across partitions), then one
 	 * transaction for every row. */
 	for (i = 0; i < n; i++) {
-		sqlite3_stmt *q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
-		if (q == NULL)
+		char *guid;
+		int found = msg_guid(s, src->id, uids[i], &guid);
+		if (found < 0)
 			goto out;
-		sqlite3_bind_int64(q, 1, src->id);
-		sqlite3_bind_int64(q, 2, uids[i]);
-		if (sqlite3_step(q) != SQLITE_ROW) {
-			sqlite3_reset(q);
+		if (found == 0)
 			continue;
-		}
-		char *guid = sqlite_col_dup(q, 0);
-		sqlite3_reset(q);
 		char newguid[33];
 		sqlite_random_hex(newguid, 16);
 		str_t from = STR_INIT, to = STR_INIT;
@@ -694,18 +705,13 @@ int sqlite_msg_copy(struct store *st, const struct mailbox_info *src, const stru
 			/* The source finished moving to another partition. */
 			str_clear(&from);
 			r = -1;
-			q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
-			if (q != NULL) {
-				sqlite3_bind_int64(q, 1, src->id);
-				sqlite3_bind_int64(q, 2, uids[i]);
-				if (sqlite3_step(q) == SQLITE_ROW) {
-					str_printf(&from, "%s/%s", str_c(&srcdir), (const char *)sqlite3_column_text(q, 0));
-					sqlite3_reset(q);
-					r = sqlite_place_file(str_c(&from), str_c(&to));
-				} else {
-					sqlite3_reset(q);
-					errno = ENOENT;
-				}
+			found = msg_guid(s, src->id, uids[i], &guid);
+			if (found > 0) {
+				str_printf(&from, "%s/%s", str_c(&srcdir), guid);
+				free(guid);
+				r = sqlite_place_file(str_c(&from), str_c(&to));
+			} else if (found == 0) {
+				errno = ENOENT;
 			}
 		}
 		if (r < 0 && errno != ENOENT) {
@@ -749,24 +755,22 @@ int sqlite_msg_copy(struct store *st, const struct mailbox_info *src, const stru
 		str_t from = STR_INIT, to = STR_INIT;
 		str_printf(&to, "%s/%s", str_c(&now), guids[i]);
 		if (access(str_c(&to), F_OK) < 0) {
-			sqlite3_stmt *q = sqlite_prep(s, "SELECT guid FROM messages WHERE mailbox = ? AND uid = ?");
-			if (q == NULL) {
+			char *guid;
+			int found = msg_guid(s, src->id, uids[i], &guid);
+			if (found < 0) {
 				str_free(&to);
 				pr = -1;
 				break;
 			}
-			sqlite3_bind_int64(q, 1, src->id);
-			sqlite3_bind_int64(q, 2, uids[i]);
-			if (sqlite3_step(q) == SQLITE_ROW) {
-				str_printf(&from, "%s/%s", str_c(&srcnow), (const char *)sqlite3_column_text(q, 0));
-				sqlite3_reset(q);
+			/* not found: expunged meanwhile, the row copies nothing */
+			if (found > 0) {
+				str_printf(&from, "%s/%s", str_c(&srcnow), guid);
+				free(guid);
 				pr = sqlite_place_file(str_c(&from), str_c(&to));
 				if (pr == 0) {
 					str_append(&placed, str_c(&to));
 					str_append_c(&placed, '\0');
 				}
-			} else {
-				sqlite3_reset(q); /* expunged meanwhile: the row copies nothing */
 			}
 		}
 		str_free(&from);

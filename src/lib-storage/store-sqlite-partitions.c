@@ -210,20 +210,11 @@ int sqlite_mailbox_move_partition(struct store *st, const char *name, const char
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	int64_t *ids = NULL;
-	char **uids = NULL;
-	size_t n = 0;
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
-		uids = xrealloc(uids, (n + 1) * sizeof(*uids));
-		ids[n] = sqlite3_column_int64(q, 0);
-		uids[n] = sqlite_col_dup(q, 1);
-		n++;
-	}
-	sqlite3_reset(q);
+	int64_t *ids;
+	char **uids;
+	size_t n;
 	int ret = 0;
-	if (rc != SQLITE_DONE)
+	if (sqlite_collect_id_text(q, &ids, &uids, &n) != SQLITE_DONE)
 		ret = sqlite_db_fail(s, "partition move list");
 	else if (n == 0)
 		ret = sqlite_fail(s, STORE_ERR_NOTFOUND, "mailbox %s does not exist", name);

@@ -48,6 +48,14 @@ int sqlite_tx_commit_then_sync(struct sqlite_store *s, bool *committed_r);
 void sqlite_tx_rollback(struct sqlite_store *s);
 /* Column i as a malloc'd string, or NULL. */
 char *sqlite_col_dup(sqlite3_stmt *st, int i);
+/* 1 when `sql` with ?1 = arg returns a row, 0 when not, -1 on error (a
+ * failed step recorded as `what`, or not recorded when what is NULL). */
+int sqlite_row_exists(struct sqlite_store *s, const char *sql, const char *arg, const char *what);
+/* Steps q (bound by the caller) to its end, collecting column 0 as an
+ * integer and column 1 as a malloc'd string, and resets it. Returns
+ * SQLITE_DONE, or the step's error code; what was collected is the
+ * caller's to free either way. */
+int sqlite_collect_id_text(sqlite3_stmt *q, int64_t **ids_r, char ***texts_r, size_t *n_r);
 void sqlite_random_hex(char *out, size_t nbytes);
 int sqlite_strp_cmp(const void *a, const void *b);
 void sqlite_strv_free_n(char **v, size_t n);

@@ -756,13 +756,7 @@ static void recon_tmp(const char *part, const char *dir, void *ctx)
 
 static int uniqueid_known(struct sqlite_store *s, const char *uniqueid)
 {
-	sqlite3_stmt *q = sqlite_prep(s, "SELECT 1 FROM mailboxes WHERE uniqueid = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, uniqueid, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return sqlite_row_exists(s, "SELECT 1 FROM mailboxes WHERE uniqueid = ?", uniqueid, NULL);
 }
 
 /* A quota root named by a re-created mailbox; its usage is computed at the
@@ -924,26 +918,25 @@ static int bump_modseq(struct sqlite_store *s, int64_t id, uint64_t *modseq_r)
 	return 0;
 }
 
+/* Runs `sql` with ?1 = mailbox id and ?2 = uid. */
+static int run_id_uid(struct sqlite_store *s, const char *sql, int64_t id, uint32_t uid, const char *what)
+{
+	sqlite3_stmt *q = sqlite_prep(s, sql);
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, uid);
+	return sqlite_step_done(s, q, what);
+}
+
 static int drop_row(struct sqlite_store *s, int64_t id, uint32_t uid)
 {
 	uint64_t modseq = 0;
-	if (bump_modseq(s, id, &modseq) < 0)
+	if (bump_modseq(s, id, &modseq) < 0 ||
+	    run_id_uid(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ?", id, uid, "drop") < 0 ||
+	    run_id_uid(s, "DELETE FROM seen WHERE mailbox = ? AND uid = ?", id, uid, "drop seen") < 0)
 		return -1;
-	sqlite3_stmt *q = sqlite_prep(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_int64(q, 2, uid);
-	if (sqlite_step_done(s, q, "drop") < 0)
-		return -1;
-	q = sqlite_prep(s, "DELETE FROM seen WHERE mailbox = ? AND uid = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_int64(q, 2, uid);
-	if (sqlite_step_done(s, q, "drop seen") < 0)
-		return -1;
-	q = sqlite_prep(s, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?, ?, ?)");
+	sqlite3_stmt *q = sqlite_prep(s, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?, ?, ?)");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, id);
@@ -1558,14 +1551,8 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 
 static int exists(struct sqlite_store *s, bool group, const char *name)
 {
-	sqlite3_stmt *q = group ? sqlite_prep(s, "SELECT 1 FROM groups WHERE name = ?")
-				: sqlite_prep(s, "SELECT 1 FROM users WHERE name = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return group ? sqlite_row_exists(s, "SELECT 1 FROM groups WHERE name = ?", name, NULL)
+		     : sqlite_row_exists(s, "SELECT 1 FROM users WHERE name = ?", name, NULL);
 }
 
 static void check_acl(struct check *c, const struct mailbox_info *mb)

@@ -268,19 +268,10 @@ static int acls_rename_ident(struct sqlite_store *s, const char *old, const char
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_text(q, 1, old, -1, SQLITE_STATIC);
-	int64_t *ids = NULL;
-	char **acls = NULL;
-	size_t n = 0;
-	int rc;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
-		acls = xrealloc(acls, (n + 1) * sizeof(*acls));
-		ids[n] = sqlite3_column_int64(q, 0);
-		acls[n] = sqlite_col_dup(q, 1);
-		n++;
-	}
-	sqlite3_reset(q);
-	int ret = rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "acl list");
+	int64_t *ids;
+	char **acls;
+	size_t n;
+	int ret = sqlite_collect_id_text(q, &ids, &acls, &n) == SQLITE_DONE ? 0 : sqlite_db_fail(s, "acl list");
 	str_t acl = STR_INIT;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		unsigned c = acl_rename_ident(acls[i], old, new, &acl);
@@ -324,15 +315,7 @@ static int run2(struct sqlite_store *s, const char *sql, const char *a, const ch
 /* 1 when the users table has `name`, 0 not, -1 error. */
 static int has_account(struct sqlite_store *s, const char *name)
 {
-	sqlite3_stmt *q = sqlite_prep(s, "SELECT 1 FROM users WHERE name = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "user get");
+	return sqlite_row_exists(s, "SELECT 1 FROM users WHERE name = ?", name, "user get");
 }
 
 /* Mailboxes named `top` or below it. */

@@ -247,6 +247,41 @@ int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+int sqlite_row_exists(struct sqlite_store *s, const char *sql, const char *arg, const char *what)
+{
+	sqlite3_stmt *q = sqlite_prep(s, sql);
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_text(q, 1, arg, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return what != NULL ? sqlite_db_fail(s, what) : -1;
+}
+
+int sqlite_collect_id_text(sqlite3_stmt *q, int64_t **ids_r, char ***texts_r, size_t *n_r)
+{
+	int64_t *ids = NULL;
+	char **texts = NULL;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+		texts = xrealloc(texts, (n + 1) * sizeof(*texts));
+		ids[n] = sqlite3_column_int64(q, 0);
+		texts[n] = sqlite_col_dup(q, 1);
+		n++;
+	}
+	sqlite3_reset(q);
+	*ids_r = ids;
+	*texts_r = texts;
+	*n_r = n;
+	return rc;
+}
+
 void sqlite_random_hex(char *out, size_t nbytes)
 {
 	unsigned char buf[32];
