@@ -462,24 +462,38 @@ out:
 	return ret;
 }
 
-struct holds_ctx {
-	int found;
-};
-
-static void partition_holds(const char *name, const char *dir, void *ctx)
+/* Calls fn for every entry of `dir` but "." and ".."; a directory that
+ * cannot be opened has none. */
+static void dir_foreach(const char *dir, void (*fn)(const char *dir, const char *entry, void *ctx), void *ctx)
 {
-	struct holds_ctx *h = ctx;
-	(void)name;
 	DIR *d = opendir(dir);
 	if (d == NULL)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		/* tmp/ holds nothing any mailbox owns. */
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 && strcmp(de->d_name, "tmp") != 0)
-			h->found = 1;
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			fn(dir, de->d_name, ctx);
 	}
 	closedir(d);
+}
+
+struct holds_ctx {
+	int found;
+};
+
+static void holds_entry(const char *dir, const char *entry, void *ctx)
+{
+	struct holds_ctx *h = ctx;
+	(void)dir;
+	/* tmp/ holds nothing any mailbox owns. */
+	if (strcmp(entry, "tmp") != 0)
+		h->found = 1;
+}
+
+static void partition_holds(const char *name, const char *dir, void *ctx)
+{
+	(void)name;
+	dir_foreach(dir, holds_entry, ctx);
 }
 
 int store_holds_data(const struct config *cfg, str_t *err)
@@ -517,24 +531,20 @@ struct wipe_ctx {
 	int ret;
 };
 
-static void wipe_partition(const char *name, const char *dir, void *ctx)
+static void wipe_entry(const char *dir, const char *entry, void *ctx)
 {
 	struct wipe_ctx *w = ctx;
+	str_t p = STR_INIT;
+	str_printf(&p, "%s/%s", dir, entry);
+	if (rm_rf(str_c(&p)) < 0)
+		w->ret = -1;
+	str_free(&p);
+}
+
+static void wipe_partition(const char *name, const char *dir, void *ctx)
+{
 	(void)name;
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		str_t p = STR_INIT;
-		str_printf(&p, "%s/%s", dir, de->d_name);
-		if (rm_rf(str_c(&p)) < 0)
-			w->ret = -1;
-		str_free(&p);
-	}
-	closedir(d);
+	dir_foreach(dir, wipe_entry, ctx);
 }
 
 /* Run as root with `user` set: the restored tree belongs to the server. */

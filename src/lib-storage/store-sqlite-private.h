@@ -6,6 +6,7 @@
 #include "lib-storage/store.h"
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #define STMT_CACHE 160
 #define SCHEMA_VERSION "1"
@@ -32,6 +33,117 @@ int sqlite_db_fail(struct sqlite_store *s, const char *what);
 /* A cached prepared statement for a string-literal SQL text, reset. */
 sqlite3_stmt *sqlite_prep(struct sqlite_store *s, const char *sql);
 int sqlite_step_done(struct sqlite_store *s, sqlite3_stmt *st, const char *what);
+
+/* store-sqlite.c: transactions and statements. */
+/* Resets every cached statement still holding a read transaction. */
+void sqlite_reset_all(struct sqlite_store *s);
+int sqlite_exec(struct sqlite_store *s, const char *sql);
+int sqlite_tx_begin(struct sqlite_store *s);
+int sqlite_tx_commit(struct sqlite_store *s);
+/* A transaction committed with synchronous=NORMAL, the WAL synced after the
+ * lock is released (group commit for new messages): -1 from the sync means
+ * the caller must not report success. */
+int sqlite_tx_begin_grouped(struct sqlite_store *s);
+int sqlite_tx_commit_then_sync(struct sqlite_store *s, bool *committed_r);
+void sqlite_tx_rollback(struct sqlite_store *s);
+/* Column i as a malloc'd string, or NULL. */
+char *sqlite_col_dup(sqlite3_stmt *st, int i);
+/* 1 when `sql` with ?1 = arg returns a row, 0 when not, -1 on error (a
+ * failed step recorded as `what`, or not recorded when what is NULL). */
+int sqlite_row_exists(struct sqlite_store *s, const char *sql, const char *arg, const char *what);
+/* Steps q (bound by the caller) to its end, collecting column 0 as an
+ * integer and column 1 as a malloc'd string, and resets it. Returns
+ * SQLITE_DONE, or the step's error code; what was collected is the
+ * caller's to free either way. */
+int sqlite_collect_id_text(sqlite3_stmt *q, int64_t **ids_r, char ***texts_r, size_t *n_r);
+void sqlite_random_hex(char *out, size_t nbytes);
+int sqlite_strp_cmp(const void *a, const void *b);
+void sqlite_strv_free_n(char **v, size_t n);
+
+/* store-sqlite.c: partitions, mailbox directories and message files. */
+const char *sqlite_partition_dir(struct sqlite_store *s, const char *partition);
+void sqlite_mailbox_dir(struct sqlite_store *s, const char *partition, const char *uniqueid, str_t *out);
+/* The partition of mailbox `id` as committed now (malloc'd), or NULL with
+ * the error set when the mailbox is gone; see the invariants in
+ * store-sqlite.c. */
+char *sqlite_current_partition(struct sqlite_store *s, int64_t id);
+int sqlite_current_dir(struct sqlite_store *s, int64_t id, const char *uniqueid, str_t *out);
+int sqlite_mkdir_p(const char *path, mode_t mode);
+int sqlite_fsync_dir(const char *dir);
+/* A hard link, or a fsynced copy across filesystems. */
+int sqlite_place_file(const char *from, const char *to);
+/* Removes a mailbox directory (flat message files) and the directory. */
+int sqlite_remove_tree(const char *dir);
+
+/* store-sqlite-mailboxes.c, for renaming and purging users. */
+/* The rows of a rename, inside a transaction. */
+int sqlite_rename_tx(struct sqlite_store *s, const char *oldname, const char *newname);
+/* After a committed rename: mailbox.meta anew for everything under `name`. */
+void sqlite_meta_refresh_under(struct sqlite_store *s, const char *name);
+/* The sharing index rows of mailbox `id` for its ACL `acl`. */
+int sqlite_shares_write(struct sqlite_store *s, int64_t id, const char *acl);
+/* Whether `user`'s \Seen lives in messages.flags of `mbox`. */
+bool sqlite_seen_in_flags(const struct mailbox_info *mbox, const char *user);
+
+/* The operations of the backend table (store_sqlite_backend), each in the
+ * file of its concern. */
+/* store-sqlite-users.c */
+int sqlite_user_add(struct store *st, const char *name, const char *secret_id);
+int sqlite_user_del(struct store *st, const char *name);
+int sqlite_user_rename(struct store *st, const char *oldname, const char *newname);
+int sqlite_user_purge(struct store *st, const char *name, str_t *report);
+int sqlite_user_get(struct store *st, const char *name, str_t *secret_id);
+int sqlite_user_list(struct store *st, void (*cb)(const char *, void *), void *ctx);
+int sqlite_group_add(struct store *st, const char *name, const char *const *members);
+int sqlite_group_del(struct store *st, const char *name);
+int sqlite_group_list(struct store *st, void (*cb)(const char *, const char *, void *), void *ctx);
+int sqlite_user_groups(struct store *st, const char *user, char ***groups_r);
+int sqlite_subscribe(struct store *st, const char *user, const char *name, bool on);
+int sqlite_subscriptions(struct store *st, const char *user, void (*cb)(const char *, void *), void *ctx);
+/* store-sqlite-mailboxes.c */
+int sqlite_mailbox_get(struct store *st, const char *name, struct mailbox_info *info);
+int sqlite_mailbox_create(struct store *st, const char *name, const char *partition, const char *acl,
+			  const char *specialuse, struct mailbox_info *info);
+int sqlite_mailbox_delete(struct store *st, const struct mailbox_info *info);
+int sqlite_mailbox_rename(struct store *st, const char *oldname, const char *newname);
+int sqlite_mailbox_list(struct store *st, const char *prefix, void (*cb)(const struct mailbox_info *, void *),
+			void *ctx);
+int sqlite_mailbox_set_acl(struct store *st, int64_t id, const char *acl);
+int sqlite_mailbox_list_shared(struct store *st, const char *const *idents,
+			       void (*cb)(const struct mailbox_info *, void *), void *ctx);
+int sqlite_shares_rebuild(struct store *st);
+int sqlite_mailbox_set_specialuse(struct store *st, int64_t id, const char *su);
+int sqlite_mailbox_set_sharedseen(struct store *st, int64_t id, bool shared);
+int sqlite_mailbox_counts(struct store *st, const struct mailbox_info *mbox, const char *user,
+			  struct mailbox_counts *c);
+int sqlite_mailbox_claim_recent(struct store *st, int64_t id, uint32_t *old_r, uint32_t *new_r);
+int sqlite_metadata_set(struct store *st, int64_t mailbox, const char *user, const char *entry,
+			const char *value, size_t value_len);
+int sqlite_metadata_list(struct store *st, int64_t mailbox, const char *user, const char *prefix, int depth,
+			 void (*cb)(const char *, const char *, size_t, void *), void *ctx);
+int sqlite_metadata_count(struct store *st, int64_t mailbox, unsigned *count_r);
+/* store-sqlite-partitions.c */
+int sqlite_mailbox_move_partition(struct store *st, const char *name, const char *partition);
+/* store-sqlite-messages.c */
+int sqlite_tmpfile_create(struct store *st, const char *partition, str_t *path_r);
+int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const char *user,
+		      const struct new_msg *m, uint32_t *uid_r, uint64_t *modseq_r);
+int sqlite_msg_list(struct store *st, const struct mailbox_info *mbox, const char *user, uint64_t since,
+		    struct msg_rec **recs_r, size_t *count_r);
+int sqlite_msg_expunged_since(struct store *st, int64_t mbox_id, uint64_t since, uint32_t **uids_r,
+			      size_t *count_r);
+int sqlite_msg_fields(struct store *st, const struct mailbox_info *mbox, uint32_t uid, unsigned fields,
+		      struct msg_detail *d);
+int sqlite_msg_detail(struct store *st, const struct mailbox_info *mbox, uint32_t uid, struct msg_detail *d);
+int sqlite_read_begin(struct store *st);
+void sqlite_read_end(struct store *st);
+int sqlite_msg_store_flags(struct store *st, const struct mailbox_info *mbox, const char *user,
+			   const uint32_t *uids, size_t n, enum flag_op op, uint32_t flags, const char *keywords,
+			   uint64_t unchangedsince, struct msg_rec **recs_r, size_t *count_r,
+			   uint32_t **failed_r, size_t *nfailed_r);
+int sqlite_msg_expunge(struct store *st, const struct mailbox_info *mbox, const uint32_t *uids, size_t n);
+int sqlite_msg_copy(struct store *st, const struct mailbox_info *src, const struct mailbox_info *dst,
+		    const char *user, const uint32_t *uids, size_t n, bool move, uint32_t **new_uids_r);
 
 /* store-sqlite-quota.c: called inside the transactions that change usage. */
 /* Adds (or with negative values, removes) usage to the quota root of
@@ -63,7 +175,6 @@ int sqlite_quota_check_growth(struct sqlite_store *s, const struct quota_snap *s
  * directory (docs/architecture.md, "Rebuilding"). */
 #define MAILBOX_META "mailbox.meta"
 #define MAILBOX_JOURNAL "mailbox.journal"
-void sqlite_mailbox_dir(struct sqlite_store *s, const char *partition, const char *uniqueid, str_t *out);
 /* Rewrites DIR/mailbox.meta atomically (temporary file, rename); failures
  * are logged, never fatal: the database stays the authority. */
 int sqlite_meta_write(struct sqlite_store *s, const struct mailbox_info *info);

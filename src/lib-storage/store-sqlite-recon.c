@@ -595,18 +595,6 @@ static char **list_dir(const char *dir, size_t *n_r)
 	return v;
 }
 
-static int strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void strv_free_n(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static bool name_selected(const char *name, const char *const *names, bool recursive)
 {
 	if (names == NULL)
@@ -762,19 +750,13 @@ static void recon_tmp(const char *part, const char *dir, void *ctx)
 			report(rc->r, &rc->changes, "partition %s: removed stray file tmp/%s", part, files[i]);
 		str_free(&p);
 	}
-	strv_free_n(files, n);
+	sqlite_strv_free_n(files, n);
 	str_free(&tmp);
 }
 
 static int uniqueid_known(struct sqlite_store *s, const char *uniqueid)
 {
-	sqlite3_stmt *q = sqlite_prep(s, "SELECT 1 FROM mailboxes WHERE uniqueid = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, uniqueid, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return sqlite_row_exists(s, "SELECT 1 FROM mailboxes WHERE uniqueid = ?", uniqueid, NULL);
 }
 
 /* A quota root named by a re-created mailbox; its usage is computed at the
@@ -804,7 +786,7 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 	struct sqlite_store *s = rc->s;
 	size_t nx;
 	char **xx = list_dir(pdir, &nx);
-	sort_n(xx, nx, sizeof(*xx), strp_cmp);
+	sort_n(xx, nx, sizeof(*xx), sqlite_strp_cmp);
 	for (size_t i = 0; i < nx; i++) {
 		if (strlen(xx[i]) != 2 || strcmp(xx[i], "..") == 0)
 			continue;
@@ -812,7 +794,7 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 		str_printf(&sub, "%s/%s", pdir, xx[i]);
 		size_t nu;
 		char **uids = list_dir(str_c(&sub), &nu);
-		sort_n(uids, nu, sizeof(*uids), strp_cmp);
+		sort_n(uids, nu, sizeof(*uids), sqlite_strp_cmp);
 		for (size_t k = 0; k < nu; k++) {
 			int known = uniqueid_known(s, uids[k]);
 			if (known != 0) {
@@ -866,10 +848,10 @@ static void recon_dirs(const char *part, const char *pdir, void *ctx)
 			meta_free(&m);
 			str_free(&dir);
 		}
-		strv_free_n(uids, nu);
+		sqlite_strv_free_n(uids, nu);
 		str_free(&sub);
 	}
-	strv_free_n(xx, nx);
+	sqlite_strv_free_n(xx, nx);
 }
 
 struct row {
@@ -936,26 +918,25 @@ static int bump_modseq(struct sqlite_store *s, int64_t id, uint64_t *modseq_r)
 	return 0;
 }
 
+/* Runs `sql` with ?1 = mailbox id and ?2 = uid. */
+static int run_id_uid(struct sqlite_store *s, const char *sql, int64_t id, uint32_t uid, const char *what)
+{
+	sqlite3_stmt *q = sqlite_prep(s, sql);
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, uid);
+	return sqlite_step_done(s, q, what);
+}
+
 static int drop_row(struct sqlite_store *s, int64_t id, uint32_t uid)
 {
 	uint64_t modseq = 0;
-	if (bump_modseq(s, id, &modseq) < 0)
+	if (bump_modseq(s, id, &modseq) < 0 ||
+	    run_id_uid(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ?", id, uid, "drop") < 0 ||
+	    run_id_uid(s, "DELETE FROM seen WHERE mailbox = ? AND uid = ?", id, uid, "drop seen") < 0)
 		return -1;
-	sqlite3_stmt *q = sqlite_prep(s, "DELETE FROM messages WHERE mailbox = ? AND uid = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_int64(q, 2, uid);
-	if (sqlite_step_done(s, q, "drop") < 0)
-		return -1;
-	q = sqlite_prep(s, "DELETE FROM seen WHERE mailbox = ? AND uid = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_int64(q, 2, uid);
-	if (sqlite_step_done(s, q, "drop seen") < 0)
-		return -1;
-	q = sqlite_prep(s, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?, ?, ?)");
+	sqlite3_stmt *q = sqlite_prep(s, "INSERT OR REPLACE INTO expunged(mailbox, uid, modseq) VALUES(?, ?, ?)");
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, id);
@@ -1105,7 +1086,7 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 		if (stat(str_c(&dir), &st) < 0)
 			report(rc->r, &rc->changes, "%s: directory %s is missing", mb.name, str_c(&dir));
 	}
-	sort_n(files, nfiles, sizeof(*files), strp_cmp);
+	sort_n(files, nfiles, sizeof(*files), sqlite_strp_cmp);
 	/* Rows whose file is gone or damaged. */
 	for (size_t i = 0; i < nrows; i++) {
 		str_t p = STR_INIT;
@@ -1276,7 +1257,7 @@ out_tx:
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	rows_free(rows, nrows);
-	strv_free_n(files, nfiles);
+	sqlite_strv_free_n(files, nfiles);
 	journal_free(&j);
 	str_free(&dir);
 	return ret;
@@ -1342,7 +1323,7 @@ static void shares_expected(const struct mb_list *l, str_t *out)
 		}
 	}
 	if (n > 0)
-		sort_n(lines, n, sizeof(*lines), strp_cmp);
+		sort_n(lines, n, sizeof(*lines), sqlite_strp_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(lines[i], lines[i - 1]) == 0)
 			continue;
@@ -1352,7 +1333,7 @@ static void shares_expected(const struct mb_list *l, str_t *out)
 			p++;
 		str_append(out, p);
 	}
-	strv_free_n(lines, n);
+	sqlite_strv_free_n(lines, n);
 	str_free(&ident);
 	str_free(&line);
 }
@@ -1389,7 +1370,7 @@ static int quotas(struct sqlite_store *s, const struct store_repair *r, bool fix
 		quota_info_free(&stored);
 		quota_info_free(&computed);
 	}
-	strv_free_n(roots.v, roots.n);
+	sqlite_strv_free_n(roots.v, roots.n);
 	return ret;
 }
 
@@ -1465,7 +1446,7 @@ int sqlite_reconstruct(struct store *st, const char *const *names, bool recursiv
 	mb_list_free(&l);
 	if (shares_step(s, r, true, &rc.changes) < 0 || quotas(s, r, true, &rc.changes) < 0)
 		rc.failed = 1;
-	strv_free_n(rc.fresh, rc.nfresh);
+	sqlite_strv_free_n(rc.fresh, rc.nfresh);
 	return rc.failed ? -1 : rc.changes;
 }
 
@@ -1484,10 +1465,10 @@ static void check_tmp(const char *part, const char *dir, void *ctx)
 	str_printf(&tmp, "%s/tmp", dir);
 	size_t n;
 	char **files = list_dir(str_c(&tmp), &n);
-	sort_n(files, n, sizeof(*files), strp_cmp);
+	sort_n(files, n, sizeof(*files), sqlite_strp_cmp);
 	for (size_t i = 0; i < n; i++)
 		report(c->r, &c->problems, "partition %s: stray file tmp/%s", part, files[i]);
-	strv_free_n(files, n);
+	sqlite_strv_free_n(files, n);
 	str_free(&tmp);
 }
 
@@ -1496,7 +1477,7 @@ static void check_dirs(const char *part, const char *pdir, void *ctx)
 	struct check *c = ctx;
 	size_t nx;
 	char **xx = list_dir(pdir, &nx);
-	sort_n(xx, nx, sizeof(*xx), strp_cmp);
+	sort_n(xx, nx, sizeof(*xx), sqlite_strp_cmp);
 	for (size_t i = 0; i < nx; i++) {
 		if (strlen(xx[i]) != 2)
 			continue;
@@ -1504,15 +1485,15 @@ static void check_dirs(const char *part, const char *pdir, void *ctx)
 		str_printf(&sub, "%s/%s", pdir, xx[i]);
 		size_t nu;
 		char **uids = list_dir(str_c(&sub), &nu);
-		sort_n(uids, nu, sizeof(*uids), strp_cmp);
+		sort_n(uids, nu, sizeof(*uids), sqlite_strp_cmp);
 		for (size_t k = 0; k < nu; k++)
 			if (uniqueid_known(c->s, uids[k]) == 0)
 				report(c->r, &c->problems, "partition %s: directory %s/%s belongs to no mailbox", part,
 				       xx[i], uids[k]);
-		strv_free_n(uids, nu);
+		sqlite_strv_free_n(uids, nu);
 		str_free(&sub);
 	}
-	strv_free_n(xx, nx);
+	sqlite_strv_free_n(xx, nx);
 }
 
 static void check_mailbox(struct check *c, const struct mailbox_info *mb)
@@ -1528,7 +1509,7 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 		return;
 	}
 	char **files = list_dir(str_c(&dir), &nfiles);
-	sort_n(files, nfiles, sizeof(*files), strp_cmp);
+	sort_n(files, nfiles, sizeof(*files), sqlite_strp_cmp);
 	for (size_t i = 0; i < nrows; i++) {
 		str_t p = STR_INIT;
 		str_printf(&p, "%s/%s", str_c(&dir), rows[i].guid);
@@ -1564,20 +1545,14 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 	str_free(&want);
 	str_free(&mp);
 	rows_free(rows, nrows);
-	strv_free_n(files, nfiles);
+	sqlite_strv_free_n(files, nfiles);
 	str_free(&dir);
 }
 
 static int exists(struct sqlite_store *s, bool group, const char *name)
 {
-	sqlite3_stmt *q = group ? sqlite_prep(s, "SELECT 1 FROM groups WHERE name = ?")
-				: sqlite_prep(s, "SELECT 1 FROM users WHERE name = ?");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return group ? sqlite_row_exists(s, "SELECT 1 FROM groups WHERE name = ?", name, NULL)
+		     : sqlite_row_exists(s, "SELECT 1 FROM users WHERE name = ?", name, NULL);
 }
 
 static void check_acl(struct check *c, const struct mailbox_info *mb)
