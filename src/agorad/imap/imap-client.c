@@ -315,6 +315,17 @@ out:
 	return ret;
 }
 
+int client_mailbox_require(struct imap_client *c, const char *tag, const char *extname,
+			   struct mailbox_info *info, str_t *internal, bool trycreate)
+{
+	int r = client_mailbox_lookup(c, extname, info, internal);
+	if (r < 0)
+		client_store_error(c, tag);
+	else if (r == 0)
+		client_tagged(c, tag, "NO", "[%s] Mailbox does not exist", trycreate ? "TRYCREATE" : "NONEXISTENT");
+	return r > 0;
+}
+
 void imap_clients_hold_sessions(void)
 {
 	for (struct imap_client *c = worker->clients; c != NULL; c = c->next) {
