@@ -800,27 +800,12 @@ static void auth_run(int listen_fd)
 
 pid_t auth_process_start(int listen_fd)
 {
-	sigset_t stop, old;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	sigprocmask(SIG_BLOCK, &stop, &old);
-	pid_t pid = fork();
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return -1;
-	}
+	pid_t pid = master_fork();
 	if (pid == 0) {
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGCHLD, SIG_DFL);
 		signal(SIGPIPE, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
-		sigprocmask(SIG_SETMASK, &old, NULL);
 		auth_run(listen_fd);
 		_exit(1);
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	return pid;
 }

@@ -129,7 +129,7 @@ static void prepare_secrets(const struct config *cfg)
 	str_free(&err);
 }
 
-static pid_t start_worker(unsigned index)
+pid_t master_fork(void)
 {
 	/* A SIGTERM between the fork and the child's signal() would only set
 	 * the child's copy of stop_requested: held back until then. */
@@ -139,19 +139,22 @@ static pid_t start_worker(unsigned index)
 	sigaddset(&stop, SIGINT);
 	sigprocmask(SIG_BLOCK, &stop, &old);
 	pid_t pid = fork();
-	if (pid < 0) {
+	if (pid < 0)
 		log_error("fork: %s", strerror(errno));
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return -1;
-	}
 	if (pid == 0) {
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		worker_run(index);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	return pid;
+}
+
+static pid_t start_worker(unsigned index)
+{
+	pid_t pid = master_fork();
+	if (pid == 0)
+		worker_run(index);
 	return pid;
 }
 

@@ -58,8 +58,24 @@ int tls_init(struct server *srv);
 /* SIGHUP: reads certificate, key and settings again into a new context for
  * new connections; on failure keeps the old one (-1, logged). */
 int tls_reload(struct server *srv);
+/* After STARTTLS a connection's bufferevent is a filter over the socket's:
+ * its output may be empty while the socket's (`under`) still holds the last
+ * reply or a TLS alert, and freeing both then would lose it. Starts waiting
+ * for that: `timeout_ev` fires once the socket's output has left, or after
+ * `secs` seconds, whichever comes first. */
+struct bufferevent;
+struct event;
+struct event_base;
+void tls_wait_for_underlying(struct bufferevent *under, struct event *timeout_ev, int secs);
+/* STARTTLS: a server-side TLS filter over `under` (freed with it) using
+ * `ssl`; NULL, with ssl freed, when it cannot be made. */
+struct bufferevent *tls_filter_new(struct event_base *base, struct bufferevent *under, SSL *ssl);
 /* worker.c */
 void worker_run(unsigned index) __attribute__((noreturn));
+/* main.c: fork() for the master's children (workers, the auth process):
+ * SIGTERM and SIGINT are held back across it, and the child's SIGTERM,
+ * SIGINT and SIGCHLD are back to their defaults before they arrive. */
+pid_t master_fork(void);
 /* main.c: in a new worker, before it opens the store: become `user`. */
 void worker_drop_privileges(void);
 

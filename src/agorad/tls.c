@@ -2,6 +2,10 @@
 #include "lib/config.h"
 #include "lib/log.h"
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -122,4 +126,31 @@ int tls_reload(struct server *srv)
 	SSL_CTX_free(srv->ssl_ctx);
 	srv->ssl_ctx = ctx;
 	return 0;
+}
+
+static void under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct event *timeout_ev = arg;
+	(void)info;
+	if (evbuffer_get_length(buf) == 0) {
+		/* Free from the loop, not from inside the socket's write. */
+		struct timeval now = { 0, 0 };
+		event_add(timeout_ev, &now);
+	}
+}
+
+void tls_wait_for_underlying(struct bufferevent *under, struct event *timeout_ev, int secs)
+{
+	evbuffer_add_cb(bufferevent_get_output(under), under_drained, timeout_ev);
+	struct timeval tv = { secs, 0 };
+	event_add(timeout_ev, &tv);
+}
+
+struct bufferevent *tls_filter_new(struct event_base *base, struct bufferevent *under, SSL *ssl)
+{
+	struct bufferevent *tls = bufferevent_openssl_filter_new(base, under, ssl, BUFFEREVENT_SSL_ACCEPTING,
+								 BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL)
+		SSL_free(ssl);
+	return tls;
 }

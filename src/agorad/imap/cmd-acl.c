@@ -52,14 +52,8 @@ static int acl_mailbox(struct imap_client *c, const char *tag, const struct imap
 		       struct mailbox_info *info, acl_rights_t need)
 {
 	const char *name = arg_mailbox(arg);
-	int r = client_mailbox_lookup(c, name, info, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, tag);
-		else
-			client_tagged(c, tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+	if (!client_mailbox_require(c, tag, name, info, NULL, false))
 		return 0;
-	}
 	if (need != 0 && (client_rights(c, info) & need) == 0) {
 		client_tagged(c, tag, "NO", "[NOPERM] Permission denied");
 		mailbox_info_free(info);

@@ -123,12 +123,7 @@ int cmd_append(struct imap_client *c, const struct imap_command *cmd,
 		return -1;
 	}
 	struct mailbox_info info;
-	int r = client_mailbox_lookup(c, name, &info, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[TRYCREATE] Mailbox does not exist");
+	if (!client_mailbox_require(c, cmd->tag, name, &info, NULL, true)) {
 		str_free(&kw);
 		return 0;
 	}

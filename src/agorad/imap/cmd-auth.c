@@ -96,14 +96,28 @@ static void login_failed(struct imap_client *c, const char *tag, const char *use
 	event_add(c->delay_ev, &tv);
 }
 
+/* A reply of the auth process arrived: the command it answers waits no
+ * more. Returns that command's tag, the caller's to free. */
+static char *auth_reply_tag(struct imap_client *c)
+{
+	char *tag = c->wait_tag;
+	c->wait_tag = NULL;
+	c->wait = WAIT_NONE;
+	c->auth_handle = 0;
+	return tag;
+}
+
+/* The auth process could not answer (it is restarting, or gone). */
+static void auth_unavailable(struct imap_client *c, const char *tag)
+{
+	client_tagged(c, tag, "NO", "[UNAVAILABLE] Authentication is not available now; try again later");
+}
+
 static void on_sess_reply(void *ctx, const char *const *f, size_t n)
 {
 	struct imap_client *c = ctx;
-	char *tag = c->wait_tag, *user = c->pending_user;
-	c->wait_tag = NULL;
+	char *tag = auth_reply_tag(c), *user = c->pending_user;
 	c->pending_user = NULL;
-	c->wait = WAIT_NONE;
-	c->auth_handle = 0;
 	if (n >= 1 && strcmp(f[0], "OK") == 0) {
 		client_login_done(c, user);
 		c->bad_commands = 0;
@@ -120,7 +134,7 @@ static void on_sess_reply(void *ctx, const char *const *f, size_t n)
 		 * session died with it */
 		c->session_id = 0;
 		log_error("login user=%s addr=%s: the auth process is unavailable", user, c->addr);
-		client_tagged(c, tag, "NO", "[UNAVAILABLE] Authentication is not available now; try again later");
+		auth_unavailable(c, tag);
 	}
 	free(user);
 	free(tag);
@@ -155,13 +169,10 @@ static void login_succeeded(struct imap_client *c, const char *tag, const char *
 static void on_pass_reply(void *ctx, const char *const *f, size_t n)
 {
 	struct imap_client *c = ctx;
-	char *tag = c->wait_tag;
-	c->wait_tag = NULL;
-	c->wait = WAIT_NONE;
-	c->auth_handle = 0;
+	char *tag = auth_reply_tag(c);
 	if (n == 0 || strcmp(f[0], "ERR") == 0) {
 		log_error("login user=%s addr=%s: the auth process is unavailable", c->login_user, c->addr);
-		client_tagged(c, tag, "NO", "[UNAVAILABLE] Authentication is not available now; try again later");
+		auth_unavailable(c, tag);
 	} else if (strcmp(f[0], "OK") == 0 && n == 3) {
 		login_succeeded(c, tag, f[1], f[2]);
 	} else if (strcmp(f[0], "NOAUTHZ") == 0) {
@@ -357,14 +368,11 @@ static void wait_data(struct imap_client *c, const char *tag, const char *b64_or
 static void on_scram_reply(void *ctx, const char *const *f, size_t n)
 {
 	struct imap_client *c = ctx;
-	char *tag = c->wait_tag;
-	c->wait_tag = NULL;
-	c->wait = WAIT_NONE;
-	c->auth_handle = 0;
+	char *tag = auth_reply_tag(c);
 	if (n == 0 || strcmp(f[0], "ERR") == 0) {
 		log_error("login addr=%s: the auth process is unavailable", c->addr);
 		scram_reset(c);
-		client_tagged(c, tag, "NO", "[UNAVAILABLE] Authentication is not available now; try again later");
+		auth_unavailable(c, tag);
 	} else if (strcmp(f[0], "BAD") == 0 && n == 2) {
 		free(c->scram_sid);
 		c->scram_sid = NULL;   /* the auth process has forgotten it */

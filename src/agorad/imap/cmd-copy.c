@@ -32,12 +32,7 @@ static int copy_or_move(struct imap_client *c, const struct imap_command *cmd,
 		return -1;
 	}
 	struct mailbox_info dst;
-	int r = client_mailbox_lookup(c, name, &dst, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[TRYCREATE] Mailbox does not exist");
+	if (!client_mailbox_require(c, cmd->tag, name, &dst, NULL, true)) {
 		free(idx);
 		return 0;
 	}

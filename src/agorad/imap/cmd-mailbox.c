@@ -297,14 +297,8 @@ int cmd_delete(struct imap_client *c, const struct imap_command *cmd,
 	if (name == NULL)
 		return -1;
 	struct mailbox_info info;
-	int r = client_mailbox_lookup(c, name, &info, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+	if (!client_mailbox_require(c, cmd->tag, name, &info, NULL, false))
 		return 0;
-	}
 	if (namespace_is_inbox(&c->ns, info.name) && !c->admin) {
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] INBOX cannot be deleted");
 	} else if (!(client_rights(c, &info) & ACL_X)) {
@@ -376,14 +370,8 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 	struct mailbox_info info;
 	str_t newint = STR_INIT, acl = STR_INIT;
 	char *olduser = NULL, *newuser = NULL;
-	int r = client_mailbox_lookup(c, from, &info, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+	if (!client_mailbox_require(c, cmd->tag, from, &info, NULL, false))
 		return 0;
-	}
 	bool inbox = namespace_is_inbox(&c->ns, info.name);
 	if (namespace_to_internal(&c->ns, to, &newint) < 0 || name_checks(str_c(&newint)) < 0) {
 		client_tagged(c, cmd->tag, "NO", "[CANNOT] Invalid mailbox name");
@@ -440,6 +428,7 @@ int cmd_rename(struct imap_client *c, const struct imap_command *cmd,
 		client_store_error(c, cmd->tag);
 		goto out;
 	}
+	int r;
 	if (inbox) {
 		str_clear(&acl);
 		str_append(&acl, info.acl);
@@ -561,20 +550,14 @@ int cmd_status(struct imap_client *c, const struct imap_command *cmd,
 	if (name == NULL)
 		return -1;
 	struct mailbox_info info;
-	int r = client_mailbox_lookup(c, name, &info, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+	if (!client_mailbox_require(c, cmd->tag, name, &info, NULL, false))
 		return 0;
-	}
 	str_t out = STR_INIT;
 	if (!(client_rights(c, &info) & ACL_R)) {
 		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
 		goto out;
 	}
-	r = status_items(c, &info, args[1].list, args[1].count, &out);
+	int r = status_items(c, &info, args[1].list, args[1].count, &out);
 	if (r == -1) {
 		mailbox_info_free(&info);
 		str_free(&out);

@@ -108,15 +108,7 @@ static int metadata_mailbox(struct imap_client *c, const char *tag, const struct
 	*server = name != NULL && name[0] == '\0';
 	if (*server)
 		return 1;
-	int r = client_mailbox_lookup(c, name, info, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, tag);
-		else
-			client_tagged(c, tag, "NO", "[NONEXISTENT] Mailbox does not exist");
-		return 0;
-	}
-	return 1;
+	return client_mailbox_require(c, tag, name, info, NULL, false);
 }
 
 int cmd_getmetadata(struct imap_client *c, const struct imap_command *cmd,

@@ -79,14 +79,8 @@ int cmd_getquotaroot(struct imap_client *c, const struct imap_command *cmd,
 	if (nargs != 1 || arg_mailbox(&args[0]) == NULL)
 		return -1;
 	struct mailbox_info info;
-	int r = client_mailbox_lookup(c, args[0].str, &info, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+	if (!client_mailbox_require(c, cmd->tag, args[0].str, &info, NULL, false))
 		return 0;
-	}
 	if (!(client_rights(c, &info) & ACL_R) && !c->admin) {
 		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");
 		mailbox_info_free(&info);
@@ -94,7 +88,7 @@ int cmd_getquotaroot(struct imap_client *c, const struct imap_command *cmd,
 	}
 	str_t root = STR_INIT, ext = STR_INIT, name = STR_INIT;
 	imap_append_astring(&name, args[0].str, args[0].len);
-	r = ST->be->quota_root_of(ST, info.name, &root);
+	int r = ST->be->quota_root_of(ST, info.name, &root);
 	struct quota_info q;
 	if (r == 1)
 		r = ST->be->quota_get(ST, str_c(&root), &q);
@@ -154,12 +148,7 @@ int cmd_setquota(struct imap_client *c, const struct imap_command *cmd,
 	}
 	struct mailbox_info info;
 	str_t internal = STR_INIT;
-	int r = client_mailbox_lookup(c, args[0].str, &info, &internal);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+	if (!client_mailbox_require(c, cmd->tag, args[0].str, &info, &internal, false)) {
 		str_free(&internal);
 		return 0;
 	}

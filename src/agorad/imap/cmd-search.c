@@ -2,6 +2,7 @@
  * MODSEQ (CONDSTORE) and ESEARCH's RETURN options MIN MAX COUNT ALL. */
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-client.h"
+#include "agorad/imap/imap-flags.h"
 #include "agorad/imap/imap-selected.h"
 #include "agorad/worker.h"
 #include "lib/bounds.h"
@@ -290,20 +291,7 @@ static time_t sent_day(struct msgctx *m)
 
 static bool has_keyword(const char *list, const char *kw)
 {
-	if (list == NULL)
-		return false;
-	size_t n = strlen(kw);
-	const char *p = list;
-	while (*p != '\0') {
-		while (*p == ' ')
-			p++;
-		const char *s = p;
-		while (*p != '\0' && *p != ' ')
-			p++;
-		if ((size_t)(p - s) == n && strncasecmp(s, kw, n) == 0)
-			return true;
-	}
-	return false;
+	return imap_keyword_in_list(list, kw, strlen(kw));
 }
 
 static bool eval(const struct key *k, struct msgctx *m)

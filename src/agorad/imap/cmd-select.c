@@ -32,14 +32,8 @@ static int select_common(struct imap_client *c, const struct imap_command *cmd,
 	if (had)
 		client_send(c, "* OK [CLOSED] Previous mailbox closed");
 	struct mailbox_info info;
-	int r = client_mailbox_lookup(c, name, &info, NULL);
-	if (r <= 0) {
-		if (r < 0)
-			client_store_error(c, cmd->tag);
-		else
-			client_tagged(c, cmd->tag, "NO", "[NONEXISTENT] Mailbox does not exist");
+	if (!client_mailbox_require(c, cmd->tag, name, &info, NULL, false))
 		return 0;
-	}
 	acl_rights_t rights = client_rights(c, &info);
 	if (!(rights & ACL_R)) {
 		client_tagged(c, cmd->tag, "NO", "[NOPERM] Permission denied");

@@ -185,17 +185,6 @@ void imap_client_resume(struct imap_client *c)
 	}
 }
 
-static void under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	struct imap_client *c = arg;
-	(void)info;
-	if (evbuffer_get_length(buf) == 0) {
-		/* Free from the loop, not from inside the socket's write. */
-		struct timeval now = { 0, 0 };
-		event_add(c->timeout_ev, &now);
-	}
-}
-
 /* After STARTTLS the TLS bufferevent is a filter over the socket's: when
  * the filter's output is empty its bytes may still wait in the socket's
  * output (the tagged OK of LOGOUT, a BYE, a TLS alert), and freeing both
@@ -207,9 +196,7 @@ static void close_now(struct imap_client *c)
 		if (!c->flushing) {
 			c->flushing = true;
 			bufferevent_disable(c->bev, EV_READ);
-			evbuffer_add_cb(bufferevent_get_output(under), under_drained, c);
-			struct timeval tv = { CLOSE_FLUSH_SECS, 0 };
-			event_add(c->timeout_ev, &tv);
+			tls_wait_for_underlying(under, c->timeout_ev, CLOSE_FLUSH_SECS);
 		}
 		return;
 	}
@@ -313,6 +300,17 @@ int client_mailbox_lookup(struct imap_client *c, const char *extname, struct mai
 out:
 	str_free(&tmp);
 	return ret;
+}
+
+int client_mailbox_require(struct imap_client *c, const char *tag, const char *extname,
+			   struct mailbox_info *info, str_t *internal, bool trycreate)
+{
+	int r = client_mailbox_lookup(c, extname, info, internal);
+	if (r < 0)
+		client_store_error(c, tag);
+	else if (r == 0)
+		client_tagged(c, tag, "NO", "[%s] Mailbox does not exist", trycreate ? "TRYCREATE" : "NONEXISTENT");
+	return r > 0;
 }
 
 void imap_clients_hold_sessions(void)
@@ -597,13 +595,9 @@ int imap_client_start_tls(struct imap_client *c)
 	/* from now on the TLS filter's buffers carry the IMAP stream */
 	evbuffer_remove_cb(bufferevent_get_input(c->bev), count_in, c);
 	evbuffer_remove_cb(bufferevent_get_output(c->bev), count_out, c);
-	struct bufferevent *tls = bufferevent_openssl_filter_new(worker->base, c->bev, ssl,
-								 BUFFEREVENT_SSL_ACCEPTING,
-								 BEV_OPT_CLOSE_ON_FREE);
-	if (tls == NULL) {
-		SSL_free(ssl);
+	struct bufferevent *tls = tls_filter_new(worker->base, c->bev, ssl);
+	if (tls == NULL)
 		return -1;
-	}
 	c->bev = tls;
 	c->tls = true;
 	client_setup_bev(c);

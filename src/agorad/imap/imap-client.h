@@ -116,9 +116,17 @@ void client_close(struct imap_client *c, const char *bye);
  * every command). */
 acl_rights_t client_rights(struct imap_client *c, const struct mailbox_info *mbox);
 /* Looks a client name up: 1 found and visible, 0 "does not exist" (also
- * when the user may not look it up), -1 bad name (message in *why). */
+ * for a bad name, and when the user may not look it up), -1 the store
+ * failed. */
 int client_mailbox_lookup(struct imap_client *c, const char *extname, struct mailbox_info *info,
 			  str_t *internal);
+/* client_mailbox_lookup for a command that needs the mailbox: 1 found
+ * (*info is the caller's to free), 0 when the command has been answered:
+ * NO [NONEXISTENT] (or [TRYCREATE] with trycreate, for the target of APPEND,
+ * COPY and MOVE) when it does not exist or is invisible, the store's error
+ * when that failed. */
+int client_mailbox_require(struct imap_client *c, const char *tag, const char *extname,
+			   struct mailbox_info *info, str_t *internal, bool trycreate);
 void client_capability(struct imap_client *c, str_t *out);
 /* The identifiers whose shares this user sees: the user, "group:NAME" for
  * each group, "anyone", "authenticated". NULL-terminated, malloc'd. */

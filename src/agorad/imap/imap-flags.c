@@ -50,3 +50,29 @@ int imap_flags_parse(const struct imap_arg *args, size_t n, uint32_t *flags, str
 	}
 	return 0;
 }
+
+bool imap_keywords_next(const char **p, const char **word_r, size_t *len_r)
+{
+	const char *s = *p;
+	if (*s == '\0')
+		return false;
+	while (*s == ' ')
+		s++;
+	*word_r = s;
+	while (*s != '\0' && *s != ' ')
+		s++;
+	*len_r = (size_t)(s - *word_r);
+	*p = s;
+	return true;
+}
+
+bool imap_keyword_in_list(const char *list, const char *kw, size_t kwlen)
+{
+	const char *p = list, *w;
+	size_t n;
+	while (p != NULL && imap_keywords_next(&p, &w, &n)) {
+		if (n == kwlen && strncasecmp(w, kw, kwlen) == 0)
+			return true;
+	}
+	return false;
+}

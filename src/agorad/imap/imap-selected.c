@@ -1,5 +1,6 @@
 #include "agorad/imap/imap-selected.h"
 #include "agorad/imap/imap-client.h"
+#include "agorad/imap/imap-flags.h"
 #include "agorad/worker.h"
 #include "lib/xalloc.h"
 #include "lib-imap/seqset.h"
@@ -53,28 +54,10 @@ void imap_selected_send_flags(struct imap_client *c)
 		const char *k = sel->msgs[i].keywords;
 		if (k == NULL)
 			continue;
-		const char *p = k;
-		while (*p != '\0') {
-			while (*p == ' ')
-				p++;
-			const char *s = p;
-			while (*p != '\0' && *p != ' ')
-				p++;
-			size_t n = (size_t)(p - s);
-			if (n == 0)
-				continue;
-			bool seen = false;
-			const char *q = str_c(&kw);
-			while (*q != '\0') {
-				while (*q == ' ')
-					q++;
-				const char *qs = q;
-				while (*q != '\0' && *q != ' ')
-					q++;
-				if ((size_t)(q - qs) == n && strncasecmp(qs, s, n) == 0)
-					seen = true;
-			}
-			if (!seen) {
+		const char *p = k, *s;
+		size_t n;
+		while (imap_keywords_next(&p, &s, &n)) {
+			if (n > 0 && !imap_keyword_in_list(str_c(&kw), s, n)) {
 				str_append_c(&kw, ' ');
 				str_append_n(&kw, s, n);
 			}

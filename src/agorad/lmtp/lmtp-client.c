@@ -14,7 +14,6 @@
 #include <openssl/ssl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,29 +110,15 @@ static void client_free(struct lmtp_client *c)
 	free(c);
 }
 
-static void under_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	struct lmtp_client *c = arg;
-	(void)info;
-	if (evbuffer_get_length(buf) == 0) {
-		/* Free from the loop, not from inside the socket's write. */
-		struct timeval now = { 0, 0 };
-		event_add(c->timeout_ev, &now);
-	}
-}
-
-/* After STARTTLS the TLS bufferevent is a filter over the socket's: its
- * output may be empty while the socket's still holds the last reply (221,
- * 421), so wait for that to leave, for a bounded time. */
+/* After STARTTLS the last reply (221, 421) may still wait under the TLS
+ * filter (tls_wait_for_underlying). */
 static void free_when_sent(struct lmtp_client *c)
 {
 	struct bufferevent *under = bufferevent_get_underlying(c->bev);
 	if (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
 		if (!c->flushing) {
 			c->flushing = true;
-			evbuffer_add_cb(bufferevent_get_output(under), under_drained, c);
-			struct timeval tv = { LMTP_CLOSE_FLUSH_SEC, 0 };
-			event_add(c->timeout_ev, &tv);
+			tls_wait_for_underlying(under, c->timeout_ev, LMTP_CLOSE_FLUSH_SEC);
 		}
 		return;
 	}
@@ -450,13 +435,9 @@ static int start_tls(struct lmtp_client *c)
 		return -1;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
-	struct bufferevent *tls = bufferevent_openssl_filter_new(worker->base, c->bev, ssl,
-								 BUFFEREVENT_SSL_ACCEPTING,
-								 BEV_OPT_CLOSE_ON_FREE);
-	if (tls == NULL) {
-		SSL_free(ssl);
+	struct bufferevent *tls = tls_filter_new(worker->base, c->bev, ssl);
+	if (tls == NULL)
 		return -1;
-	}
 	c->bev = tls;
 	c->tls = true;
 	c->lhlo = false;
