@@ -38,6 +38,8 @@ static int prepare(void *ctx, const char *data, size_t len, struct new_msg *m)
 	m->body = str_c(&c->p.body);
 	m->header = data;
 	m->header_len = c->p.header_len;
+	m->search = str_c(&c->p.search);
+	m->search_len = c->p.search.len;
 	m->sentdate = c->p.has_sentdate ? c->p.sentdate : 0;
 	return 0;
 }

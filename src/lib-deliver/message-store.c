@@ -22,6 +22,7 @@ void message_prepare(struct message_prepared *p, const char *data, size_t len)
 	message_imap_envelope(&p->envelope, data, root);
 	message_imap_bodystructure(&p->bodystructure, data, root, true);
 	message_imap_bodystructure(&p->body, data, root, false);
+	message_search_fields(&p->search, data, root);
 	int tz;
 	p->has_sentdate = message_date_r(data, root, &p->sentdate, &tz) == 0;
 	if (root != NULL)
@@ -49,6 +50,7 @@ void message_prepared_free(struct message_prepared *p)
 	str_free(&p->envelope);
 	str_free(&p->bodystructure);
 	str_free(&p->body);
+	str_free(&p->search);
 	free(p->message_id);
 	memset(p, 0, sizeof(*p));
 }
@@ -102,6 +104,7 @@ int message_store_file(struct store *st, const struct mailbox_info *mbox, const 
 		.flags = flags, .keywords = keywords, .envelope = str_c(&p->envelope),
 		.bodystructure = str_c(&p->bodystructure), .body = str_c(&p->body),
 		.header = p->data, .header_len = p->header_len,
+		.search = str_c(&p->search), .search_len = p->search.len,
 		.dedup_id = dedup ? p->message_id : NULL,
 	};
 	uint64_t modseq;

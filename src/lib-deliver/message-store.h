@@ -19,6 +19,7 @@ struct message_prepared {
 	const char *data;
 	size_t len;
 	str_t envelope, bodystructure, body;
+	str_t search;          /* message_search_fields: what header searches match */
 	size_t header_len;     /* the header block is data[0..header_len) */
 	time_t sentdate;
 	bool has_sentdate;

@@ -74,6 +74,71 @@ bool message_search_header(const char *msg, size_t len,
 	return found;
 }
 
+static const struct {
+	const char *name;
+	char code;
+} search_fields[] = {
+	{ "From", 'f' }, { "To", 't' }, { "Cc", 'c' }, { "Bcc", 'b' }, { "Subject", 's' },
+};
+
+char message_search_field_code(const char *field)
+{
+	for (size_t i = 0; i < sizeof(search_fields) / sizeof(search_fields[0]); i++) {
+		if (message_name_eq(field, strlen(field), search_fields[i].name))
+			return search_fields[i].code;
+	}
+	return 0;
+}
+
+void message_search_fields(str_t *out, const char *msg, const struct message_part *root)
+{
+	if (root == NULL)
+		return;
+	struct message_header_iter iter;
+	struct message_header_field f;
+	str_t v = STR_INIT;
+	message_header_iter_init(&iter, msg + root->header_start, root->header_len);
+	while (message_header_iter_next(&iter, &f)) {
+		char code = 0;
+		for (size_t i = 0; i < sizeof(search_fields) / sizeof(search_fields[0]) && code == 0; i++) {
+			if (message_name_eq(f.name, f.name_len, search_fields[i].name))
+				code = search_fields[i].code;
+		}
+		if (code == 0)
+			continue;
+		str_clear(&v);
+		decoded_value(&v, &f);
+		size_t at = out->len;
+		str_append_n(out, "\0\0\0\0\0", 5);
+		utf8_fold_case(out, str_c(&v), v.len);
+		uint32_t n = (uint32_t)(out->len - at - 5);
+		unsigned char *h = (unsigned char *)out->data + at;
+		h[0] = (unsigned char)code;
+		h[1] = (unsigned char)n;
+		h[2] = (unsigned char)(n >> 8);
+		h[3] = (unsigned char)(n >> 16);
+		h[4] = (unsigned char)(n >> 24);
+	}
+	str_free(&v);
+}
+
+bool message_search_fields_match(const char *fields, size_t len, char code,
+				 const char *needle_folded, size_t needle_len)
+{
+	const unsigned char *p = (const unsigned char *)fields, *end = p + len;
+	while (end - p >= 5) {
+		size_t n = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
+		const unsigned char *v = p + 5;
+		if (n > (size_t)(end - v))
+			return false;	/* damaged: nothing beyond is trusted */
+		if ((char)p[0] == code &&
+		    (needle_len == 0 || (n >= needle_len && memmem(v, n, needle_folded, needle_len) != NULL)))
+			return true;
+		p = v + n;
+	}
+	return false;
+}
+
 /* The whole header as "Name: decoded value" lines, so a needle may span
  * a field name and its value. */
 static bool search_whole_header(const char *msg,

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lib-mail/message-parser.h"
+#include "lib/str.h"
 
 /* Case-insensitive substring match of a UTF-8 needle in every field
  * called field of the message header, after RFC 2047 decoding. An empty
@@ -24,6 +25,19 @@ bool message_search_body(const char *msg, size_t len,
 /* Header (all fields) or body. */
 bool message_search_text(const char *msg, size_t len,
 			 const struct message_part *root, const char *needle);
+
+/* The fields SEARCH FROM, TO, CC, BCC and SUBJECT look at, decoded and
+ * case-folded once when a message is stored, so those searches need
+ * neither the file nor the header: one entry per occurrence, a letter
+ * naming the field (message_search_field_code), the folded value's length
+ * (4 bytes, little-endian) and the value. Appended to out. */
+void message_search_fields(str_t *out, const char *msg, const struct message_part *root);
+/* The letter of a field message_search_fields keeps, or 0. */
+char message_search_field_code(const char *field);
+/* message_search_header's answer from such entries: the needle is given
+ * already folded (utf8_fold_case). */
+bool message_search_fields_match(const char *fields, size_t len, char code,
+				 const char *needle_folded, size_t needle_len);
 
 /* The Date: field parsed per RFC 5322 including the obsolete syntax
  * (two- and three-digit years, named zones, missing seconds, comments).

@@ -93,7 +93,29 @@ static bool search(int what, const char *msg, const char *field,
 	message_part_free(&p);
 	return r;
 }
-#define HDR(msg, f, n) search(0, msg, f, n)
+/* The stored fields answer as the header does, for the fields they keep. */
+static bool fields_agree(const char *msg, const char *field, const char *needle)
+{
+	char code = message_search_field_code(field);
+	if (code == 0)
+		return true;
+	struct message_part *p = message_parse(msg, strlen(msg));
+	str_t fields = STR_INIT, n = STR_INIT;
+	message_search_fields(&fields, msg, p);
+	utf8_fold_case(&n, needle, strlen(needle));
+	bool r = message_search_fields_match(fields.data, fields.len, code, n.data, n.len) ==
+		message_search_header(msg, strlen(msg), p, field, needle);
+	str_free(&fields);
+	str_free(&n);
+	message_part_free(&p);
+	return r;
+}
+static bool hdr(const char *msg, const char *field, const char *needle)
+{
+	CHECK(fields_agree(msg, field, needle));
+	return search(0, msg, field, needle);
+}
+#define HDR(msg, f, n) hdr(msg, f, n)
 #define BODY(msg, n) search(1, msg, NULL, n)
 #define TEXT(msg, n) search(2, msg, NULL, n)
 
@@ -159,6 +181,36 @@ static void test_search(void)
 	CHECK(!BODY(b64, "R1L8"));
 }
 
+static void test_search_fields(void)
+{
+	const char *msg =
+		"From: =?utf-8?q?J=C3=BCrgen?= <j@example.test>\r\n"
+		"To: a@example.test,\r\n b@example.test\r\n"
+		"cc: \r\n"
+		"Subject: first\r\n"
+		"SUBJECT: =?utf-8?q?Zw=00eite?=\r\n"
+		"X-From: nobody\r\n"
+		"\r\nFrom: body line\r\n";
+	CHECK(HDR(msg, "from", "J\xC3\x9CRGEN"));
+	CHECK(HDR(msg, "FROM", "<j@"));
+	CHECK(!HDR(msg, "From", "nobody"));
+	CHECK(!HDR(msg, "From", "body line"));
+	CHECK(HDR(msg, "to", "a@example.test, b@"));
+	CHECK(HDR(msg, "Cc", ""));
+	CHECK(!HDR(msg, "Cc", "x"));
+	CHECK(!HDR(msg, "Bcc", ""));
+	CHECK(HDR(msg, "Subject", "FIRST"));
+	CHECK(HDR(msg, "Subject", "eite"));	/* the second field, past a decoded NUL */
+	CHECK(!HDR(msg, "Subject", "first zw"));
+	CHECK_INT(message_search_field_code("X-From"), 0);
+	CHECK_INT(message_search_field_code("bcc"), 'b');
+
+	/* damaged entries (a length past the end) match nothing */
+	CHECK(!message_search_fields_match("s\x09\0\0\0abc", 8, 's', "abc", 3));
+	CHECK(!message_search_fields_match("s\x03\0\0", 4, 's', "", 0));
+	CHECK(message_search_fields_match("s\x03\0\0\0abc", 8, 's', "", 0));
+}
+
 static int date(const char *value, time_t *t, int *tz)
 {
 	str_t m = STR_INIT;
@@ -217,6 +269,7 @@ int main(void)
 	test_charset();
 	test_fold();
 	test_search();
+	test_search_fields();
 	test_date();
 	str_free(&out);
 	return test_summary("message-search");

@@ -166,6 +166,8 @@ int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const c
 		sqlite3_bind_blob(q, 14, m->header, (int)m->header_len, SQLITE_STATIC);
 	if (sqlite_step_done(s, q, "append") < 0)
 		goto fail;
+	if (m->search != NULL && sqlite_search_fields_put(s, mbox->id, *uid_r, m->search, m->search_len) < 0)
+		goto fail;
 	if (sqlite_quota_charge(s, mbox->name, (int64_t)m->size, 1, true) < 0)
 		goto fail;
 	if (m->dedup_id != NULL) {
@@ -290,6 +292,41 @@ int sqlite_msg_expunged_since(struct store *st, int64_t mbox_id, uint64_t since,
 	}
 	*uids_r = uids;
 	*count_r = n;
+	return 0;
+}
+
+int sqlite_search_fields_put(struct sqlite_store *s, int64_t mbox_id, uint32_t uid, const char *fields,
+			     size_t len)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "INSERT OR REPLACE INTO message_search(mailbox, uid, fields) VALUES(?, ?, ?)");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox_id);
+	sqlite3_bind_int64(q, 2, uid);
+	sqlite3_bind_blob(q, 3, len > 0 ? fields : "", (int)len, SQLITE_STATIC);
+	return sqlite_step_done(s, q, "search fields");
+}
+
+int sqlite_msg_search_fields(struct store *st, const struct mailbox_info *mbox,
+			     int (*cb)(void *ctx, uint32_t uid, const char *data, size_t len), void *ctx)
+{
+	struct sqlite_store *s = S(st);
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT uid, fields FROM message_search WHERE mailbox = ? ORDER BY uid");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mbox->id);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *data = sqlite3_column_blob(q, 1);
+		size_t len = (size_t)sqlite3_column_bytes(q, 1);
+		if (cb(ctx, (uint32_t)sqlite3_column_int64(q, 0), data != NULL ? data : "", len) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return sqlite_db_fail(s, "search fields");
 	return 0;
 }
 
@@ -848,6 +885,16 @@ int sqlite_msg_copy(struct store *st, const struct mailbox_info *src, const stru
 			sqlite_db_fail(s, "copy");
 			goto fail_tx;
 		}
+		q = sqlite_prep(s, "INSERT OR REPLACE INTO message_search(mailbox, uid, fields) SELECT ?1, ?2, fields "
+				"FROM message_search WHERE mailbox = ?3 AND uid = ?4");
+		if (q == NULL)
+			goto fail_tx;
+		sqlite3_bind_int64(q, 1, dst->id);
+		sqlite3_bind_int64(q, 2, new_uids[i]);
+		sqlite3_bind_int64(q, 3, src->id);
+		sqlite3_bind_int64(q, 4, uids[i]);
+		if (sqlite_step_done(s, q, "copy search fields") < 0)
+			goto fail_tx;
 		if (!own_dst && (f & MSG_SEEN)) {
 			/* The copier's \Seen is theirs alone in the target. */
 			q = sqlite_prep(s, "UPDATE messages SET flags = flags & ~8 WHERE mailbox = ? AND uid = ?");

@@ -134,6 +134,12 @@ int sqlite_msg_expunged_since(struct store *st, int64_t mbox_id, uint64_t since,
 			      size_t *count_r);
 int sqlite_msg_fields(struct store *st, const struct mailbox_info *mbox, uint32_t uid, unsigned fields,
 		      struct msg_detail *d);
+int sqlite_msg_search_fields(struct store *st, const struct mailbox_info *mbox,
+			     int (*cb)(void *ctx, uint32_t uid, const char *data, size_t len), void *ctx);
+/* Records a message's search fields (struct new_msg's search), inside the
+ * caller's transaction. */
+int sqlite_search_fields_put(struct sqlite_store *s, int64_t mbox_id, uint32_t uid, const char *fields,
+			     size_t len);
 int sqlite_msg_detail(struct store *st, const struct mailbox_info *mbox, uint32_t uid, struct msg_detail *d);
 int sqlite_read_begin(struct store *st);
 void sqlite_read_end(struct store *st);

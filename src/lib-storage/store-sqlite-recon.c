@@ -1033,6 +1033,8 @@ static int add_file(struct recon *rc, const struct mailbox_info *mb, const char 
 		sqlite3_bind_text(q, 13, m.body, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(q, 14, m.header != NULL ? m.header : data, (int)m.header_len, SQLITE_STATIC);
 		ret = sqlite_step_done(s, q, "add message");
+		if (ret == 0 && m.search != NULL)
+			ret = sqlite_search_fields_put(s, mb->id, uid, m.search, m.search_len);
 	}
 	free(data);
 	if (ret < 0)

@@ -96,6 +96,10 @@ struct new_msg {
 	 * BODY[HEADER...] fetches need not open the file. */
 	const char *header;
 	size_t header_len;
+	/* The fields SEARCH FROM/TO/CC/BCC/SUBJECT match, prepared by
+	 * message_search_fields (lib-mail); NULL: none kept. */
+	const char *search;
+	size_t search_len;
 	/* Delivery's duplicate suppression: a Message-ID recorded with the
 	 * mailbox in the same transaction; a second one fails with
 	 * STORE_ERR_DUPLICATE and stores nothing. NULL: no check. */
@@ -261,6 +265,12 @@ struct store_backend {
 	 * of headers read and copy much less this way. */
 	int (*msg_fields)(struct store *st, const struct mailbox_info *mbox, uint32_t uid, unsigned fields,
 			  struct msg_detail *d); /* three-way */
+	/* The prepared search fields (struct new_msg's search) of every
+	 * message of the mailbox that has them, ascending UID; one read for
+	 * the whole mailbox, however many messages it holds. The callback's
+	 * data is valid during the call; a non-zero return stops the walk. */
+	int (*msg_search_fields)(struct store *st, const struct mailbox_info *mbox,
+				 int (*cb)(void *ctx, uint32_t uid, const char *data, size_t len), void *ctx);
 	/* A consistent read view for a command that reads many messages (one
 	 * lock instead of one per query). No writes in between. */
 	int (*read_begin)(struct store *st);

@@ -187,3 +187,47 @@ def test_esearch_return_options(box):
     assert esearch(box, "SEARCH RETURN (MAX) CHARSET UTF-8 TEXT report") == {"MAX": "1"}
     u, t = box.cmd("SEARCH RETURN (BOGUS) ALL")
     assert status_of(t) == "BAD", t.raw
+
+
+HEADER_CASES = [(c, w) for c, w in CASES
+                if c.split()[0] in ("FROM", "TO", "CC", "BCC", "SUBJECT", "HEADER", "OR", "UNSEEN")]
+
+
+def search_rows(server):
+    import sqlite3
+    from recon_lib import db_path
+    with sqlite3.connect(db_path(server)) as db:
+        return {(b, u) for b, u in db.execute(
+            "SELECT b.name, s.uid FROM message_search s JOIN mailboxes b ON b.id = s.mailbox")}
+
+
+def test_header_keys_from_stored_fields_and_without_them(box, server):
+    """FROM/TO/CC/BCC/SUBJECT (and HEADER on those fields) are answered from
+    the fields stored at APPEND; a message without them (a store from before
+    they were kept) is answered from its header, with the same results."""
+    assert {u for b, u in search_rows(server) if b == "user.bob"} == {2, 3, 4}, \
+        "APPEND records the search fields of each message, and EXPUNGE removes them"
+    for criteria, want in HEADER_CASES:
+        assert search(box, criteria) == want, criteria
+    import sqlite3
+    from recon_lib import db_path
+    with sqlite3.connect(db_path(server)) as db:
+        db.execute("DELETE FROM message_search WHERE uid IN (2, 4)")
+    for criteria, want in HEADER_CASES:
+        assert search(box, criteria) == want, f"{criteria} without stored fields for two messages"
+
+
+def test_stored_fields_follow_copy_and_move(box, server):
+    box.ok("CREATE INBOX.Kept")
+    box.ok("UID COPY 2 INBOX.Kept")
+    box.ok("UID MOVE 4 INBOX.Kept")
+    rows = search_rows(server)
+    assert {u for b, u in rows if b == "user.bob.Kept"} == {1, 2}
+    assert {u for b, u in rows if b == "user.bob"} == {2, 3}, "MOVE takes the source's fields away"
+    box.ok("SELECT INBOX.Kept")
+    assert search(box, "FROM alice") == [1]
+    assert search(box, "SUBJECT gamma") == [2]
+    assert search(box, "OR SUBJECT alpha FROM frank") == [1, 2]
+    box.ok("SELECT INBOX")
+    assert search(box, "SUBJECT gamma") == []
+    assert search(box, "FROM eve") == [2]

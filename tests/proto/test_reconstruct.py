@@ -100,6 +100,10 @@ def test_database_lost_and_rebuilt(make_server):
     after, shares_after = snapshot(server)
     assert after == before
     assert shares_after == shares_before
+    with sqlite3.connect(db_path(server)) as db:
+        n_msgs, n_search = db.execute(
+            "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM message_search)").fetchone()
+    assert n_search == n_msgs, "every rebuilt message gets the fields header searches use"
     # the quota root named by user.bob, with usage recomputed from the messages
     assert any(ln.startswith("user.bob: quota root re-created (STORAGE 100000") for ln in lines), lines
     assert quotas(server) == quotas_before

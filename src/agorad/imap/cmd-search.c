@@ -13,6 +13,7 @@
 #include "lib-imap/seqset.h"
 #include "lib-mail/message-parser.h"
 #include "lib-mail/message-search.h"
+#include "lib-mail/utf8-fold.h"
 #include "lib-storage/store.h"
 
 #include <errno.h>
@@ -39,6 +40,8 @@ struct key {
 	time_t date;
 	struct seqset set;
 	struct key *a, *b;   /* children: AND list (a = first, b = next sibling), OR, NOT */
+	char code;           /* K_HEADER on a field the search fields keep, else 0 */
+	str_t folded;        /* its needle, folded */
 	struct key *next;
 };
 
@@ -49,6 +52,7 @@ struct sparser {
 	struct imap_selected *sel;
 	bool uid;
 	bool need_file, need_detail, need_header;
+	bool need_fields;    /* header keys the stored search fields answer */
 };
 
 static struct key *key_new(enum key_kind k)
@@ -65,6 +69,7 @@ static void key_free(struct key *k)
 		key_free(k->a);
 		key_free(k->b);
 		seqset_free(&k->set);
+		str_free(&k->folded);
 		free(k);
 		k = next;
 	}
@@ -113,6 +118,20 @@ static int take_date(struct sparser *p, time_t *t)
 
 static struct key *parse_key(struct sparser *p, int depth);
 
+/* A header key is answered from the stored search fields when they keep
+ * its field; otherwise (and for messages stored before they were kept)
+ * from the header, which the metadata holds too. */
+static void header_key(struct sparser *p, struct key *k)
+{
+	k->code = message_search_field_code(k->field);
+	if (k->code != 0) {
+		utf8_fold_case(&k->folded, k->str, strlen(k->str));
+		p->need_fields = true;
+	} else {
+		p->need_detail = p->need_header = true;
+	}
+}
+
 static struct key *parse_list(struct sparser *p, const struct imap_arg *args, size_t n, int depth)
 {
 	struct sparser sub = *p;
@@ -133,6 +152,7 @@ static struct key *parse_list(struct sparser *p, const struct imap_arg *args, si
 	p->need_file |= sub.need_file;
 	p->need_detail |= sub.need_detail;
 	p->need_header |= sub.need_header;
+	p->need_fields |= sub.need_fields;
 	if (and->a == NULL) {
 		p->error = "Empty search key list";
 		key_free(and);
@@ -210,14 +230,14 @@ static struct key *parse_key(struct sparser *p, int depth)
 		k = key_new(K_HEADER);
 		k->field = strcasecmp(w, "FROM") == 0 ? "From" : strcasecmp(w, "TO") == 0 ? "To" :
 			strcasecmp(w, "CC") == 0 ? "Cc" : strcasecmp(w, "BCC") == 0 ? "Bcc" : "Subject";
-		p->need_detail = p->need_header = true; /* the header is kept in the metadata */
 		if ((k->str = take_string(p)) == NULL)
 			goto fail;
+		header_key(p, k);
 	} else if (strcasecmp(w, "HEADER") == 0) {
 		k = key_new(K_HEADER);
-		p->need_detail = p->need_header = true;
 		if ((k->field = take_string(p)) == NULL || (k->str = take_string(p)) == NULL)
 			goto fail;
+		header_key(p, k);
 	} else if (strcasecmp(w, "BODY") == 0 || strcasecmp(w, "TEXT") == 0) {
 		k = key_new(strcasecmp(w, "BODY") == 0 ? K_BODY : K_TEXT);
 		p->need_file = p->need_detail = true;
@@ -262,6 +282,12 @@ static time_t day_of(time_t t, int tz_min)
 	return t - (t % 86400 + 86400) % 86400;
 }
 
+struct stored_fields {
+	char *data;
+	size_t len;
+	bool have;
+};
+
 struct msgctx {
 	struct imap_selected *sel;
 	size_t idx;
@@ -270,6 +296,7 @@ struct msgctx {
 	size_t flen;
 	struct message_part *root;
 	struct message_part *hroot;  /* of the cached header alone */
+	const struct stored_fields *sf;  /* the message's search fields, or NULL */
 	time_t sent_day;     /* day of the Date: header in its own zone; 0 not yet */
 };
 
@@ -328,6 +355,9 @@ static bool eval(const struct key *k, struct msgctx *m)
 	case K_SENTON: return sent_day(m) == k->date;
 	case K_SENTSINCE: return sent_day(m) >= k->date;
 	case K_HEADER:
+		if (k->code != 0 && m->sf != NULL)
+			return message_search_fields_match(m->sf->data, m->sf->len, k->code, k->folded.data,
+							   k->folded.len);
 		if (m->hroot == NULL)
 			m->hroot = message_parse(m->d->header, m->d->header_len);
 		return m->hroot != NULL && message_search_header(m->d->header, m->d->header_len, m->hroot,
@@ -336,6 +366,27 @@ static bool eval(const struct key *k, struct msgctx *m)
 	case K_TEXT: return m->root != NULL && message_search_text(m->file, m->flen, m->root, k->str);
 	}
 	return false;
+}
+
+struct fields_load {
+	struct imap_selected *sel;
+	struct stored_fields *out;
+	size_t pos;
+};
+
+/* Rows come in ascending UID, as the session's messages are: one walk. */
+static int fields_row(void *ctx, uint32_t uid, const char *data, size_t len)
+{
+	struct fields_load *l = ctx;
+	while (l->pos < l->sel->count && l->sel->msgs[l->pos].uid < uid)
+		l->pos++;
+	if (l->pos < l->sel->count && l->sel->msgs[l->pos].uid == uid) {
+		struct stored_fields *f = &l->out[l->pos++];
+		f->data = xmemdup(data, len + 1);
+		f->len = len;
+		f->have = true;
+	}
+	return l->pos < l->sel->count ? 0 : 1;
 }
 
 static bool read_whole(const char *path, str_t *out)
@@ -355,7 +406,7 @@ static bool read_whole(const char *path, str_t *out)
 int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
 {
-	struct sparser p = { args, nargs, 0, NULL, c->sel, uid, false, false, false };
+	struct sparser p = { args, nargs, 0, NULL, c->sel, uid, false, false, false, false };
 	bool esearch = false, r_min = false, r_max = false, r_count = false, r_all = false;
 	if (p.i + 1 < p.n && imap_arg_is_atom(&args[p.i], "RETURN") && args[p.i + 1].type == IMAP_ARG_LIST) {
 		esearch = true;
@@ -393,17 +444,28 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 	for (struct key *k = root->a; k != NULL; k = k->next)
 		uses_modseq |= k->kind == K_MODSEQ;
 	int err = 0;
-	bool snapshot = p.need_detail && ST->be->read_begin(ST) == 0;
+	bool snapshot = (p.need_detail || p.need_fields) && ST->be->read_begin(ST) == 0;
+	struct stored_fields *fields = NULL;
+	if (p.need_fields && sel->count > 0) {
+		fields = xcalloc(sel->count, sizeof(*fields));
+		struct fields_load load = { sel, fields, 0 };
+		err = ST->be->msg_search_fields(ST, &sel->info, fields_row, &load);
+	}
 	for (size_t i = 0; i < sel->count && err == 0; i++) {
 		if (sel->expunged[i])
 			continue;
-		struct msgctx m = { sel, i, NULL, NULL, 0, NULL, NULL, 0 };
+		struct msgctx m = { sel, i, NULL, NULL, 0, NULL, NULL, NULL, 0 };
 		struct msg_detail d;
-		if (p.need_detail) {
+		bool need_header = p.need_header;
+		if (fields != NULL && fields[i].have)
+			m.sf = &fields[i];
+		else if (p.need_fields)
+			need_header = true;
+		if (p.need_detail || need_header) {
 			/* without the file, the header and dates in the metadata do */
 			int dr = p.need_file ? ST->be->msg_detail(ST, &sel->info, sel->msgs[i].uid, &d) :
 				ST->be->msg_fields(ST, &sel->info, sel->msgs[i].uid,
-						   p.need_header ? MSG_F_HEADER : 0, &d);
+						   need_header ? MSG_F_HEADER : 0, &d);
 			if (dr < 0) {
 				err = -1;
 				break;
@@ -456,6 +518,11 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 	}
 	if (snapshot)
 		ST->be->read_end(ST);
+	if (fields != NULL) {
+		for (size_t i = 0; i < sel->count; i++)
+			free(fields[i].data);
+		free(fields);
+	}
 	if (err < 0) {
 		client_store_error(c, cmd->tag);
 	} else if (esearch) {
