@@ -24,6 +24,9 @@
  *   ++highestmodseq of its mailbox in the same transaction; an expunged UID
  *   is recorded in `expunged` with the modseq of its expunge so that other
  *   sessions learn of it.
+ * - A row of message_search (the decoded fields header searches match)
+ *   exists only beside its message's row (foreign key, cascading delete);
+ *   a message without one is searched in its header.
  * - \Seen lives in messages.flags for the owner of a personal mailbox and for
  *   everyone in a sharedseen mailbox; any other reader's \Seen is a row in
  *   `seen`.
