@@ -11,7 +11,13 @@ if [ "${1:-}" = "--test" ]; then
 	# tests/proto/test_tls_floor.py.
 	# postfix: tests/proto/test_postfix.py runs a private instance of its
 	# own; the system one is installed unconfigured and never left running.
-	PKGS="$PKGS python3 python3-pytest isync cyrus-clients clang libclang-rt-14-dev openssl postfix testssl.sh"
+	# cyradm itself is in cyrus-admin (cyrus-clients has imtest and the
+	# other clients), and reads its input through Term::ReadLine::Gnu
+	# (recommended, so named here: without it cyradm wants a terminal);
+	# python3-openssl drives TLS 1.3 exporters in test_auth_scram.py.
+	PKGS="$PKGS python3 python3-pytest python3-openssl isync cyrus-clients cyrus-admin libterm-readline-gnu-perl"
+	PKGS="$PKGS clang libclang-rt-14-dev"
+	PKGS="$PKGS openssl postfix testssl.sh"
 fi
 missing=""
 for p in $PKGS; do

@@ -15,4 +15,5 @@ export ASAN_OPTIONS="abort_on_error=1:detect_leaks=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 meson test -C build-asan --print-errorlogs
 sh tests/fuzz/run.sh "${FUZZ_SECONDS:-15}"
-AGORA_BUILD="$(pwd)/build-asan" /usr/bin/python3 -m pytest -q tests/proto "$@"
+# Every tool the tests drive is installed above: none may be skipped.
+AGORA_TEST_STRICT=1 AGORA_BUILD="$(pwd)/build-asan" /usr/bin/python3 -m pytest -q tests/proto "$@"

@@ -3,6 +3,8 @@ a temporary store, creates users with the real `agora` tool, and hands tests
 real clients (imaplib, smtplib.LMTP, raw sockets).
 
 AGORA_BUILD names the build directory (default: ./build-asan, else ./build).
+AGORA_TEST_STRICT=1 (scripts/test.sh sets it, having installed every tool
+the tests drive) makes a missing tool an error instead of a skip.
 """
 import imaplib
 import os
@@ -17,6 +19,16 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STRICT = os.environ.get("AGORA_TEST_STRICT") == "1"
+
+
+def needs_tool(path, what):
+    """A mark for tests that drive a real program: skipped where it is not
+    installed, except under scripts/test.sh, which installs it, so that its
+    absence there fails the run instead of passing it silently."""
+    if path is None and STRICT:
+        raise RuntimeError(f"{what} is not installed, but scripts/test.sh should have installed it")
+    return pytest.mark.skipif(path is None, reason=f"{what} is not installed")
 
 
 def build_dir():

@@ -7,10 +7,11 @@ import subprocess
 
 import pytest
 
+from conftest import needs_tool
 from test_adm import ALT, acl_lines, adm, check_contact_effect, contact_session, imap_names
 
 CYRADM = shutil.which("cyradm")
-pytestmark = pytest.mark.skipif(CYRADM is None, reason="cyradm (cyrus-admin) not installed")
+pytestmark = needs_tool(CYRADM, "cyradm (Debian package cyrus-admin)")
 
 
 def cyradm(server, script, password="adminpw"):

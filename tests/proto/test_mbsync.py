@@ -13,9 +13,9 @@ import re
 import shutil
 import subprocess
 
-import pytest
+from conftest import needs_tool
 
-pytestmark = pytest.mark.skipif(shutil.which("mbsync") is None, reason="mbsync (isync) not installed")
+pytestmark = needs_tool(shutil.which("mbsync"), "mbsync (Debian package isync)")
 
 NMSG = 300
 FOLDERS = {"INBOX": 200, "Lists/agora": 100}   # mbsync's canonical names, '/' separated

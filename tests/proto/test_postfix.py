@@ -18,13 +18,12 @@ import time
 
 import pytest
 
-from conftest import free_port, message, wait_port
+from conftest import free_port, message, needs_tool, wait_port
 
 POSTFIX = shutil.which("postfix") or ("/usr/sbin/postfix" if os.path.exists("/usr/sbin/postfix") else None)
 SBIN = os.path.dirname(POSTFIX) if POSTFIX else "/usr/sbin"
 
-pytestmark = pytest.mark.skipif(POSTFIX is None, reason="postfix is not installed "
-                                "(scripts/install-deps.sh --test installs it)")
+pytestmark = needs_tool(POSTFIX, "postfix (scripts/install-deps.sh --test installs it)")
 
 MASTER_CF = """\
 {smtp_port} inet n - n - - smtpd

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, needs_tool
 from test_tls import make_cert
 
 VERSIONS = {"1.0": "-tls1", "1.1": "-tls1_1", "1.2": "-tls1_2", "1.3": "-tls1_3"}
@@ -79,7 +79,7 @@ def test_cipher_outside_tls_ciphers_refused(tls_server):
 TESTSSL = shutil.which("testssl") or shutil.which("testssl.sh")
 
 
-@pytest.mark.skipif(TESTSSL is None, reason="testssl.sh is not installed (Debian package testssl.sh)")
+@needs_tool(TESTSSL, "testssl.sh (Debian package testssl.sh)")
 def test_testssl_offers_nothing_below_tls_1_2(tls_server):
     s = tls_server()
     r = subprocess.run([TESTSSL, "--protocols", "--quiet", "--color", "0", "--warnings", "off",
