@@ -177,7 +177,7 @@ void sqlite_quota_snapshot_free(struct quota_snap *snap, size_t n);
 int sqlite_quota_check_growth(struct sqlite_store *s, const struct quota_snap *snap, size_t n,
 			      const char *oldname, const char *newname);
 
-/* store-sqlite-recon.c: the files that let a mailbox be rebuilt from its
+/* store-sqlite-journal.c: the files that let a mailbox be rebuilt from its
  * directory (docs/architecture.md, "Rebuilding"). */
 #define MAILBOX_META "mailbox.meta"
 #define MAILBOX_JOURNAL "mailbox.journal"
@@ -186,10 +186,49 @@ int sqlite_quota_check_growth(struct sqlite_store *s, const struct quota_snap *s
 int sqlite_meta_write(struct sqlite_store *s, const struct mailbox_info *info);
 int sqlite_meta_refresh(struct sqlite_store *s, int64_t id);
 int sqlite_meta_refresh_name(struct sqlite_store *s, const char *name);
+/* mailbox.meta's text for a mailbox as the database has it. */
+void sqlite_meta_text(struct sqlite_store *s, const struct mailbox_info *info, str_t *out);
+/* DIR/NAME replaced by text (temporary file, fsync, rename); -1 logged. */
+int sqlite_write_file_atomic(const char *dir, const char *name, const str_t *text);
 /* Journal lines, appended after the commit that made the change. */
 void sqlite_journal_add(str_t *jl, uint32_t uid, const char *guid, uint64_t modseq, uint64_t size,
 			time_t internaldate, int tz, uint32_t flags, const char *keywords);
 void sqlite_journal_write(struct sqlite_store *s, const struct mailbox_info *mbox, const str_t *jl);
+
+/* A mailbox.journal read back: the last state of each UID it names. */
+struct jent {
+	uint32_t uid;
+	char guid[33];
+	uint64_t modseq, size;
+	long long idate;
+	int tz;
+	uint32_t flags;
+	char *keywords;
+	bool expunged;
+	/* the modseqs of the changes applied: of the flags but \Seen (and the
+	 * keywords), and of \Seen */
+	uint64_t fmodseq, smodseq;
+};
+
+struct journal {
+	bool present;
+	struct jent *v;
+	size_t n;
+	struct jent **by_guid;
+	uint32_t max_uid;
+	uint64_t max_modseq;
+};
+
+/* Reads DIR/mailbox.journal (present = false without one). */
+void sqlite_journal_load(struct journal *j, const char *dir);
+void sqlite_journal_free(struct journal *j);
+struct jent *sqlite_journal_guid(struct journal *j, const char *guid);
+/* A whole file, NUL-terminated; NULL with errno set. */
+char *sqlite_read_all(const char *path, size_t *len_r);
+/* qsort, but never handed a null array (an empty directory). */
+void sqlite_sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
+/* store-sqlite-recon.c */
 int sqlite_reconstruct(struct store *st, const char *const *names, bool recursive,
 		       const struct store_repair *r);
 int sqlite_check(struct store *st, const struct store_repair *r);

@@ -42,8 +42,9 @@
  * renaming and purging users), -mailboxes.c (mailboxes, ACLs and the
  * sharing index, special-use, metadata), -messages.c (append, list,
  * flags, expunge, copy), -partitions.c (moving mailboxes between
- * partitions), -quota.c, -recon.c (mailbox.meta, the journal, reconstruct
- * and check), -backup.c; store-sqlite-private.h is what they share. */
+ * partitions), -quota.c, -journal.c (mailbox.meta and the journal),
+ * -recon.c (reconstruct and check), -backup.c; store-sqlite-private.h is
+ * what they share. */
 #include "lib-storage/store.h"
 #include "lib-storage/store-sqlite-private.h"
 #include "lib/config.h"
