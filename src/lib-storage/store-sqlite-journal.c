@@ -274,9 +274,12 @@ struct jent *sqlite_journal_guid(struct journal *j, const char *guid)
 	return r != NULL ? *r : NULL;
 }
 
-char *sqlite_read_all(const char *path, size_t *len_r)
+char *sqlite_read_file(const char *dir, const char *name, size_t *len_r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	str_t path = STR_INIT;
+	str_printf(&path, "%s/%s", dir, name);
+	int fd = open(str_c(&path), O_RDONLY | O_CLOEXEC);
+	str_free(&path);
 	if (fd < 0)
 		return NULL;
 	str_t buf = STR_INIT;
@@ -294,11 +297,8 @@ char *sqlite_read_all(const char *path, size_t *len_r)
 void sqlite_journal_load(struct journal *j, const char *dir)
 {
 	memset(j, 0, sizeof(*j));
-	str_t path = STR_INIT;
-	str_printf(&path, "%s/%s", dir, MAILBOX_JOURNAL);
 	size_t len;
-	char *data = sqlite_read_all(str_c(&path), &len);
-	str_free(&path);
+	char *data = sqlite_read_file(dir, MAILBOX_JOURNAL, &len);
 	if (data == NULL)
 		return;
 	j->present = true;

@@ -223,8 +223,8 @@ struct journal {
 void sqlite_journal_load(struct journal *j, const char *dir);
 void sqlite_journal_free(struct journal *j);
 struct jent *sqlite_journal_guid(struct journal *j, const char *guid);
-/* A whole file, NUL-terminated; NULL with errno set. */
-char *sqlite_read_all(const char *path, size_t *len_r);
+/* The whole file DIR/NAME, NUL-terminated; NULL with errno set. */
+char *sqlite_read_file(const char *dir, const char *name, size_t *len_r);
 /* qsort, but never handed a null array (an empty directory). */
 void sqlite_sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 

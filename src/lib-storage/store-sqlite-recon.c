@@ -138,11 +138,8 @@ static void meta_free(struct meta *m)
 static int meta_read(const char *dir, struct meta *m)
 {
 	memset(m, 0, sizeof(*m));
-	str_t path = STR_INIT;
-	str_printf(&path, "%s/%s", dir, MAILBOX_META);
 	size_t len;
-	char *data = sqlite_read_all(str_c(&path), &len);
-	str_free(&path);
+	char *data = sqlite_read_file(dir, MAILBOX_META, &len);
 	if (data == NULL)
 		return -1;
 	bool magic = false;
@@ -455,11 +452,8 @@ static int add_file(struct recon *rc, const struct mailbox_info *mb, const char 
 		    struct jent *je, uint32_t uid)
 {
 	struct sqlite_store *s = rc->s;
-	str_t path = STR_INIT;
-	str_printf(&path, "%s/%s", dir, name);
 	size_t len = 0;
-	char *data = sqlite_read_all(str_c(&path), &len);
-	str_free(&path);
+	char *data = sqlite_read_file(dir, name, &len);
 	if (data == NULL) {
 		report(rc->r, &rc->changes, "%s: cannot read %s: %s", mb->name, name, strerror(errno));
 		return 0;
@@ -715,11 +709,10 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 	/* The meta file, as the database now says. */
 	struct mailbox_info now;
 	if (s->store.be->mailbox_get(&s->store, mb.name, &now) == 1) {
-		str_t want = STR_INIT, mp = STR_INIT;
+		str_t want = STR_INIT;
 		sqlite_meta_text(s, &now, &want);
-		str_printf(&mp, "%s/%s", str_c(&dir), MAILBOX_META);
 		size_t len;
-		char *have = sqlite_read_all(str_c(&mp), &len);
+		char *have = sqlite_read_file(str_c(&dir), MAILBOX_META, &len);
 		if (have == NULL || len != want.len || memcmp(have, want.data, len) != 0) {
 			mkdir(str_c(&dir), 0750);
 			if (sqlite_meta_write(s, &now) == 0)
@@ -728,7 +721,6 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 		}
 		free(have);
 		str_free(&want);
-		str_free(&mp);
 		mailbox_info_free(&now);
 	}
 out_pend:
@@ -1013,18 +1005,16 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 		else if (row_find(rows, nrows, files[i]) == NULL)
 			report(c->r, &c->problems, "%s: file %s has no record", mb->name, files[i]);
 	}
-	str_t want = STR_INIT, mp = STR_INIT;
+	str_t want = STR_INIT;
 	sqlite_meta_text(s, mb, &want);
-	str_printf(&mp, "%s/%s", str_c(&dir), MAILBOX_META);
 	size_t len;
-	char *have = sqlite_read_all(str_c(&mp), &len);
+	char *have = sqlite_read_file(str_c(&dir), MAILBOX_META, &len);
 	if (have == NULL)
 		report(c->r, &c->problems, "%s: %s is missing", mb->name, MAILBOX_META);
 	else if (len != want.len || memcmp(have, want.data, len) != 0)
 		report(c->r, &c->problems, "%s: %s is out of date", mb->name, MAILBOX_META);
 	free(have);
 	str_free(&want);
-	str_free(&mp);
 	rows_free(rows, nrows);
 	sqlite_strv_free_n(files, nfiles);
 	str_free(&dir);
