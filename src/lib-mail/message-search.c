@@ -125,6 +125,8 @@ void message_search_fields(str_t *out, const char *msg, const struct message_par
 bool message_search_fields_match(const char *fields, size_t len, char code,
 				 const char *needle_folded, size_t needle_len)
 {
+	if (fields == NULL)
+		return false;	/* none kept (an empty str_t has no buffer) */
 	const unsigned char *p = (const unsigned char *)fields, *end = p + len;
 	while (end - p >= 5) {
 		size_t n = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
