@@ -275,6 +275,10 @@ def test_kill_whole_server_during_appends(make_server):
     while sum(len(a.acked) for a in apps) < 30 and time.time() < deadline:
         time.sleep(0.02)
     kill_server(s)
+    # Each appender must meet the dead server (its next APPEND fails);
+    # `stop` is only the safety net, set after they had the time to.
+    for a in apps:
+        a.join(timeout=30)
     stop.set()
     for a in apps:
         a.join(timeout=30)
