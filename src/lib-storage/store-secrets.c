@@ -1,5 +1,6 @@
 /* secrets.db (see secrets.h). */
 #include "lib-storage/secrets.h"
+#include "lib-storage/sqlite-guard.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
@@ -84,7 +85,8 @@ struct secrets *secrets_open(const struct config *cfg, int *eacces_r, str_t *err
 		return NULL;
 	}
 	struct secrets *sec = xcalloc(1, sizeof(*sec));
-	if (sqlite3_open_v2(str_c(&path), &sec->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(str_c(&path), &sec->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite_guard(sec->db) < 0) {
 		str_printf(err, "%s: %s", str_c(&path), sec->db ? sqlite3_errmsg(sec->db) : "cannot open");
 		goto fail;
 	}
@@ -283,7 +285,8 @@ int secrets_migrate(const struct config *cfg, unsigned *moved_r, int *eacces_r, 
 		ret = 0;
 		goto out;
 	}
-	if (sqlite3_open_v2(str_c(&path), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(str_c(&path), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite_guard(db) < 0) {
 		db_err(db, str_c(&path), err);
 		goto out;
 	}

@@ -9,6 +9,7 @@
  * a newer snapshot is taken (in which that row is gone) and the missing
  * files are taken again; files the final snapshot does not name are
  * removed from the backup. */
+#include "lib-storage/sqlite-guard.h"
 #include "lib-storage/store-backup.h"
 #include "lib/config.h"
 #include "lib/xalloc.h"
@@ -117,12 +118,13 @@ static int db_copy(const char *from, const char *to, str_t *err)
 {
 	sqlite3 *src = NULL, *dst = NULL;
 	int ret = -1;
-	if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || sqlite_guard(src) < 0) {
 		str_printf(err, "%s: %s", from, src ? sqlite3_errmsg(src) : "cannot open");
 		goto out;
 	}
 	sqlite3_busy_timeout(src, 30000);
-	if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
+	    sqlite_guard(dst) < 0) {
 		str_printf(err, "%s: %s", to, dst ? sqlite3_errmsg(dst) : "cannot open");
 		goto out;
 	}
@@ -204,7 +206,7 @@ static int db_files(const char *db, struct filelist *fl, str_t *err)
 	sqlite3 *h = NULL;
 	sqlite3_stmt *q = NULL;
 	int ret = -1;
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || sqlite_guard(h) < 0) {
 		str_printf(err, "%s: %s", db, h ? sqlite3_errmsg(h) : "cannot open");
 		goto out;
 	}
@@ -508,7 +510,7 @@ int store_holds_data(const struct config *cfg, str_t *err)
 	if (access(str_c(&db), F_OK) == 0) {
 		sqlite3 *hd = NULL;
 		sqlite3_stmt *q = NULL;
-		if (sqlite3_open_v2(str_c(&db), &hd, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+		if (sqlite3_open_v2(str_c(&db), &hd, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK || sqlite_guard(hd) < 0 ||
 		    sqlite3_prepare_v2(hd, "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM mailboxes)"
 				       " + (SELECT count(*) FROM groups)", -1, &q, NULL) != SQLITE_OK ||
 		    sqlite3_step(q) != SQLITE_ROW) {

@@ -45,6 +45,7 @@
  * partitions), -quota.c, -journal.c (mailbox.meta and the journal),
  * -recon.c (reconstruct and check), -backup.c; store-sqlite-private.h is
  * what they share. */
+#include "lib-storage/sqlite-guard.h"
 #include "lib-storage/store.h"
 #include "lib-storage/store-sqlite-private.h"
 #include "lib/config.h"
@@ -346,7 +347,7 @@ static struct store *sq_open(const struct config *cfg, str_t *err)
 	s->cfg = cfg;
 	s->wal_fd = -1;
 	if (sqlite3_open_v2(str_c(&path), &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK || sqlite_guard(s->db) < 0) {
 		str_printf(err, "%s: %s", str_c(&path), s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
