@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from conftest import message
+from conftest import cannot_run, message
 from imapsession import Session
 
 
@@ -54,7 +54,7 @@ def p2_server(request, make_server, tmp_path):
     else:
         p2 = other_fs_dir()
         if p2 is None:
-            pytest.skip("no writable directory on another filesystem")
+            cannot_run("no writable directory on another filesystem than the temporary files")
         request.addfinalizer(lambda: __import__("shutil").rmtree(p2, ignore_errors=True))
     return make_server(conf={"partition-p2": p2})
 
