@@ -529,6 +529,51 @@ static int add_file(struct recon *rc, const struct mailbox_info *mb, const char 
 	return 1;
 }
 
+/* Messages stored before the search fields were (a store older than the
+ * message_search table): their fields, from their files. SEARCH answers the
+ * same without them, from the header, only slower. */
+static int fill_search(struct recon *rc, const struct mailbox_info *mb, const char *dir)
+{
+	struct sqlite_store *s = rc->s;
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT uid, guid FROM messages m WHERE mailbox = ?1 AND NOT EXISTS "
+				      "(SELECT 1 FROM message_search f WHERE f.mailbox = ?1 AND f.uid = m.uid)");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, mb->id);
+	struct row *v = NULL;
+	size_t n = 0;
+	int r;
+	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n].uid = (uint32_t)sqlite3_column_int64(q, 0);
+		v[n].guid = xstrdup((const char *)sqlite3_column_text(q, 1));
+		v[n].size = 0;
+		n++;
+	}
+	sqlite3_reset(q);
+	int ret = r == SQLITE_DONE ? 0 : sqlite_db_fail(s, "messages without search fields");
+	size_t done = 0;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		size_t len = 0;
+		char *data = sqlite_read_file(dir, v[i].guid, &len);
+		if (data == NULL)
+			continue; /* the file check above has reported it */
+		struct new_msg m;
+		memset(&m, 0, sizeof(m));
+		/* a message without a header has no fields to search */
+		if (len == 0 || rc->r->prepare(rc->r->ctx, data, len, &m) < 0)
+			m.search_len = 0;
+		ret = sqlite_search_fields_put(s, mb->id, v[i].uid, m.search, m.search_len);
+		free(data);
+		done++;
+	}
+	if (ret == 0 && done > 0)
+		report(rc->r, &rc->changes, "%s: search fields stored for %zu message%s stored without them",
+		       mb->name, done, done == 1 ? "" : "s");
+	rows_free(v, n);
+	return ret;
+}
+
 static bool is_fresh(struct recon *rc, const char *uniqueid)
 {
 	for (size_t i = 0; i < rc->nfresh; i++)
@@ -703,6 +748,8 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 			pend[i].name = NULL;
 		}
 	}
+	if (fill_search(rc, &mb, str_c(&dir)) < 0)
+		goto out_pend;
 	if (commit(s) < 0)
 		goto out_pend;
 	ret = 0;

@@ -225,3 +225,38 @@ def test_refused_while_agorad_runs(make_server):
     s.close()
     server.stop()
     assert reconstruct(server) == ["nothing to do"]
+
+
+def test_search_fields_of_an_older_store(make_server):
+    """A store from before the search fields were kept has no
+    message_search rows: SEARCH answers from the headers, and one run of
+    reconstruct stores the fields of every message, including one without a
+    header; a second run changes nothing and SEARCH answers the same."""
+    server = make_server(users=("admin", "bob"))
+    b = Session(server, "bob")
+    for i in range(5):
+        assert tagged(b.append("INBOX", message(f"older {i}", frm=f"Sender{i} <s{i}@example.org>")))[0] == "OK"
+    assert tagged(b.append("INBOX", b"\r\nno header at all\r\n"))[0] == "OK"
+    b.ok("SELECT INBOX")
+    queries = ("UID SEARCH SUBJECT \"older 3\"", "UID SEARCH FROM sender1", "UID SEARCH SUBJECT older",
+               "UID SEARCH NOT FROM sender")
+
+    def answers():
+        return [[ln for ln in b.ok(q) if ln.startswith("* SEARCH")] for q in queries]
+
+    before = answers()
+    assert before == [["* SEARCH 4"], ["* SEARCH 2"], ["* SEARCH 1 2 3 4 5"], ["* SEARCH 6"]]
+    b.close()
+    server.stop()
+    with sqlite3.connect(db_path(server)) as db:
+        db.execute("DROP TABLE message_search")
+    assert reconstruct(server) == ["user.bob: search fields stored for 6 messages stored without them"]
+    with sqlite3.connect(db_path(server)) as db:
+        assert db.execute("SELECT (SELECT count(*) FROM messages),"
+                          " (SELECT count(*) FROM message_search)").fetchone() == (6, 6)
+    assert reconstruct(server) == ["nothing to do"]
+    server.start()
+    b = Session(server, "bob")
+    b.ok("SELECT INBOX")
+    assert answers() == before
+    b.close()
