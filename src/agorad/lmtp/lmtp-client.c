@@ -238,8 +238,9 @@ static void deliver_work(struct store *st, struct store_job *job)
 			ret = 0;
 		else if (message_file_write(st, info.partition, msg.data, msg.len, &tmp) == 0)
 			ret = 0;
-		if (ret == 0 && first.len == 0) {
-			/* Keep one link to make the others from. */
+		if (ret == 0 && first.len == 0 && i + 1 < d->nrcpts) {
+			/* Keep one link to make the other recipients' from (the
+			 * store takes the temporary name away). */
 			str_t keep = STR_INIT;
 			if (st->be->tmpfile_create(st, info.partition, &keep) == 0 &&
 			    link(str_c(&tmp), str_c(&keep)) == 0)
