@@ -941,6 +941,50 @@ out:
 	return ret;
 }
 
+/* Views and triggers: Agora's schema has none, so one in agora.db was put
+ * there by something else (see sqlite-guard.h: they never run). check
+ * reports each, reconstruct drops it. */
+static int schema_step(struct sqlite_store *s, const struct store_repair *r, bool fix, int *count)
+{
+	sqlite3_stmt *q = sqlite_prep(s, "SELECT type, name, tbl_name FROM sqlite_schema "
+				      "WHERE type IN ('view', 'trigger') ORDER BY type, name");
+	if (q == NULL)
+		return -1;
+	char **found = NULL;
+	size_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(q, 0);
+		const char *name = (const char *)sqlite3_column_text(q, 1);
+		const char *tbl = (const char *)sqlite3_column_text(q, 2);
+		if (fix) {
+			found = xrealloc(found, (n + 2) * sizeof(*found));
+			found[n++] = sqlite3_mprintf("DROP %s IF EXISTS \"%w\"", strcmp(type, "view") == 0 ? "VIEW" : "TRIGGER",
+						     name);
+			found[n++] = sqlite3_mprintf("%s %s", type, name);
+		} else if (strcmp(type, "trigger") == 0) {
+			report(r, count, "agora.db: trigger %s on %s is not part of Agora's schema", name, tbl);
+		} else {
+			report(r, count, "agora.db: view %s is not part of Agora's schema", name);
+		}
+	}
+	sqlite3_reset(q);
+	int ret = rc == SQLITE_DONE ? 0 : sqlite_db_fail(s, "schema");
+	/* pairs: the statement, then what it drops */
+	for (size_t i = 0; i < n; i += 2) {
+		if (ret == 0) {
+			if (sqlite_exec(s, found[i]) < 0)
+				ret = -1;
+			else
+				report(r, count, "agora.db: %s dropped (not part of Agora's schema)", found[i + 1]);
+		}
+		sqlite3_free(found[i]);
+		sqlite3_free(found[i + 1]);
+	}
+	free(found);
+	return ret;
+}
+
 int sqlite_reconstruct(struct store *st, const char *const *names, bool recursive, const struct store_repair *r)
 {
 	struct sqlite_store *s = S(st);
@@ -964,7 +1008,8 @@ int sqlite_reconstruct(struct store *st, const char *const *names, bool recursiv
 		}
 	}
 	mb_list_free(&l);
-	if (shares_step(s, r, true, &rc.changes) < 0 || quotas(s, r, true, &rc.changes) < 0)
+	if (shares_step(s, r, true, &rc.changes) < 0 || quotas(s, r, true, &rc.changes) < 0 ||
+	    schema_step(s, r, true, &rc.changes) < 0)
 		rc.failed = 1;
 	sqlite_strv_free_n(rc.fresh, rc.nfresh);
 	return rc.failed ? -1 : rc.changes;
@@ -1108,7 +1153,8 @@ int sqlite_check(struct store *st, const struct store_repair *r)
 		check_acl(&c, &l.v[i]);
 	}
 	mb_list_free(&l);
-	if (shares_step(s, r, false, &c.problems) < 0 || quotas(s, r, false, &c.problems) < 0)
+	if (shares_step(s, r, false, &c.problems) < 0 || quotas(s, r, false, &c.problems) < 0 ||
+	    schema_step(s, r, false, &c.problems) < 0)
 		ret = -1;
 	return ret < 0 ? -1 : c.problems;
 }

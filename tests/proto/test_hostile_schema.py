@@ -65,3 +65,25 @@ def test_trigger_does_not_run_in_root_tool(server):
     m.select("INBOX")
     m.logout()
     assert "user.bob" in mailbox_names(server)
+
+
+def test_check_reports_and_reconstruct_drops_planted_objects(server):
+    server.imap("bob").logout()
+    plant(server, "CREATE TRIGGER wipe AFTER INSERT ON users BEGIN DELETE FROM mailboxes; END;"
+                  "CREATE VIEW peek AS SELECT name FROM mailboxes;")
+    server.stop()
+    r = server.agora("check", check=False)
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    lines = [ln for ln in r.stdout.splitlines() if ln]
+    assert lines == ["agora.db: trigger wipe on users is not part of Agora's schema",
+                     "agora.db: view peek is not part of Agora's schema"], lines
+    r = server.agora("reconstruct")
+    assert [ln for ln in r.stdout.splitlines() if ln] == [
+        "agora.db: trigger wipe dropped (not part of Agora's schema)",
+        "agora.db: view peek dropped (not part of Agora's schema)"], r.stdout
+    conn = sqlite3.connect(agora_db(server))
+    assert conn.execute("SELECT count(*) FROM sqlite_schema WHERE type IN ('view', 'trigger')").fetchone() == (0,)
+    conn.close()
+    r = server.agora("check", check=False)
+    assert (r.returncode, r.stdout.strip()) == (0, "")
+    assert [ln for ln in server.agora("reconstruct").stdout.splitlines() if ln] == ["nothing to do"]
