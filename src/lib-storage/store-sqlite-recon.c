@@ -341,9 +341,15 @@ static int row_guid_cmp(const void *a, const void *b)
 	return strcmp(((const struct row *)a)->guid, ((const struct row *)b)->guid);
 }
 
-static int load_rows(struct sqlite_store *s, int64_t id, struct row **rows_r, size_t *n_r)
+#define ROWS_ALL "SELECT uid, guid, size FROM messages WHERE mailbox = ?1"
+#define ROWS_WITHOUT_SEARCH ROWS_ALL " AND NOT EXISTS (SELECT 1 FROM message_search f " \
+	"WHERE f.mailbox = ?1 AND f.uid = messages.uid)"
+
+/* The rows `sql` (ROWS_ALL or ROWS_WITHOUT_SEARCH) selects of mailbox
+ * `id`, sorted by guid. */
+static int load_rows(struct sqlite_store *s, const char *sql, int64_t id, struct row **rows_r, size_t *n_r)
 {
-	sqlite3_stmt *q = sqlite_prep(s, "SELECT uid, guid, size FROM messages WHERE mailbox = ? ORDER BY uid");
+	sqlite3_stmt *q = sqlite_prep(s, sql);
 	if (q == NULL)
 		return -1;
 	sqlite3_bind_int64(q, 1, id);
@@ -535,23 +541,9 @@ static int add_file(struct recon *rc, const struct mailbox_info *mb, const char 
 static int fill_search(struct recon *rc, const struct mailbox_info *mb, const char *dir)
 {
 	struct sqlite_store *s = rc->s;
-	sqlite3_stmt *q = sqlite_prep(s, "SELECT uid, guid FROM messages m WHERE mailbox = ?1 AND NOT EXISTS "
-				      "(SELECT 1 FROM message_search f WHERE f.mailbox = ?1 AND f.uid = m.uid)");
-	if (q == NULL)
-		return -1;
-	sqlite3_bind_int64(q, 1, mb->id);
 	struct row *v = NULL;
 	size_t n = 0;
-	int r;
-	while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-		v = xrealloc(v, (n + 1) * sizeof(*v));
-		v[n].uid = (uint32_t)sqlite3_column_int64(q, 0);
-		v[n].guid = xstrdup((const char *)sqlite3_column_text(q, 1));
-		v[n].size = 0;
-		n++;
-	}
-	sqlite3_reset(q);
-	int ret = r == SQLITE_DONE ? 0 : sqlite_db_fail(s, "messages without search fields");
+	int ret = load_rows(s, ROWS_WITHOUT_SEARCH, mb->id, &v, &n);
 	size_t done = 0;
 	for (size_t i = 0; ret == 0 && i < n; i++) {
 		size_t len = 0;
@@ -597,7 +589,7 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 	int ret = -1;
 	if (begin(s) < 0)
 		goto out;
-	if (load_rows(s, mb.id, &rows, &nrows) < 0)
+	if (load_rows(s, ROWS_ALL, mb.id, &rows, &nrows) < 0)
 		goto out_tx;
 	files = list_dir(str_c(&dir), &nfiles);
 	if (files == NULL && nrows > 0) {
@@ -1068,7 +1060,7 @@ static void check_mailbox(struct check *c, const struct mailbox_info *mb)
 	sqlite_mailbox_dir(s, mb->partition, mb->uniqueid, &dir);
 	struct row *rows = NULL;
 	size_t nrows = 0, nfiles = 0;
-	if (load_rows(s, mb->id, &rows, &nrows) < 0) {
+	if (load_rows(s, ROWS_ALL, mb->id, &rows, &nrows) < 0) {
 		report(c->r, &c->problems, "%s: %s", mb->name, str_c(&s->error));
 		str_free(&dir);
 		return;
