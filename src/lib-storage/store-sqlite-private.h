@@ -3,6 +3,7 @@
 #ifndef AGORA_STORE_SQLITE_PRIVATE_H
 #define AGORA_STORE_SQLITE_PRIVATE_H
 
+#include "lib-storage/sqlite-wait.h"
 #include "lib-storage/store.h"
 
 #include <sqlite3.h>
@@ -20,6 +21,7 @@ struct sqlite_store {
 	unsigned dedup_inserts;
 	int wal_fd;               /* agora.db-wal, for syncing after commit; -1 until opened */
 	char *wal_path;
+	struct sqlite_wait wait;  /* for the write lock */
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;

@@ -46,6 +46,7 @@
  * -recon.c (reconstruct and check), -backup.c; store-sqlite-private.h is
  * what they share. */
 #include "lib-storage/sqlite-guard.h"
+#include "lib-storage/sqlite-wait.h"
 #include "lib-storage/store.h"
 #include "lib-storage/store-sqlite-private.h"
 #include "lib/config.h"
@@ -351,7 +352,7 @@ static struct store *sq_open(const struct config *cfg, str_t *err)
 		str_printf(err, "%s: %s", str_c(&path), s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 30000);
+	sqlite_wait_install(s->db, &s->wait, 30000);
 	/* 16 KiB pages for a new database (an existing one keeps its own): a
 	 * message row with its cached envelope, structure and header fits in
 	 * one page instead of spilling into overflow pages, trees are
