@@ -56,6 +56,7 @@ struct lmtp_client {
 	struct rcpt *rcpts;
 	size_t nrcpts;
 	str_t data;
+	size_t max_size;    /* maxmessagesize, read once per transaction */
 	struct lmtp_delivery *delivering;   /* the transaction being stored */
 };
 
@@ -346,7 +347,7 @@ static void handle_data_line(struct lmtp_client *c, const char *line, size_t len
 	}
 	if (c->data_too_big)
 		return;
-	if (c->data.len + len > (size_t)config_int(server.cfg, "maxmessagesize")) {
+	if (c->data.len + len > c->max_size) {
 		c->data_too_big = true;
 		str_free(&c->data);
 		return;
@@ -540,6 +541,7 @@ static void handle_command(struct lmtp_client *c, char *line)
 			reply(c, "503 5.5.1 No valid recipients");
 		else {
 			c->in_data = true;
+			c->max_size = (size_t)config_int(server.cfg, "maxmessagesize");
 			reply(c, "354 Go ahead; end with <CRLF>.<CRLF>");
 		}
 	} else if (strcasecmp(line, "STARTTLS") == 0) {
