@@ -107,18 +107,16 @@ static enum cmd_status cmd_deliver_run(struct cmd_ctx *ctx, int argc, char **arg
 		switch (recipient_resolve(st, ctx->cfg, str_c(&addr), &mbox, &user)) {
 		case RCPT_OK: {
 			struct mailbox_info info;
-			str_t tmp = STR_INIT;
 			uint32_t uid;
 			int got = st->be->mailbox_get(st, str_c(&mbox), &info);
 			if (got != 1) {
 				one = got == 0 ? EX_NOUSER : EX_TEMPFAIL;
 				break;
 			}
-			if (message_file_write(st, info.partition, msg.data, msg.len, &tmp) < 0 ||
-			    message_store_file(st, &info, user.len ? str_c(&user) : NULL, str_c(&tmp), &prep, now,
-					       (int)(tm.tm_gmtoff / 60), 0, NULL,
-					       config_bool(ctx->cfg, "duplicatesuppression"), &uid) < 0) {
-				int code = st->be->errcode(st);
+			int code;
+			if (message_store_prepared(st, &info, user.len ? str_c(&user) : NULL, &prep, now,
+						   (int)(tm.tm_gmtoff / 60), 0, NULL,
+						   config_bool(ctx->cfg, "duplicatesuppression"), &uid, &code) < 0) {
 				if (code == STORE_ERR_DUPLICATE) {
 					one = 0;
 				} else if (code == STORE_ERR_OVERQUOTA) {
@@ -130,7 +128,6 @@ static enum cmd_status cmd_deliver_run(struct cmd_ctx *ctx, int argc, char **arg
 				}
 			}
 			mailbox_info_free(&info);
-			str_free(&tmp);
 			break;
 		}
 		case RCPT_UNKNOWN:

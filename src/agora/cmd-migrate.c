@@ -4,8 +4,8 @@
  *
  * Migration between Agora and the two common file formats. Both work on the
  * store directly, as `agora deliver` does, so they may run while agorad runs:
- * every message goes through message_file_write/message_store_file, the path
- * APPEND and LMTP take (file durable before its row is committed).
+ * every message goes through message_store_prepared, the path APPEND and
+ * LMTP take (file durable before its row is committed).
  *
  * mbox is read as mboxrd: a line ">From ", ">>From " ... loses one '>'.
  * That is the only reading that undoes the writer's quoting exactly; for an
@@ -288,11 +288,10 @@ static void import_one(struct importer *im, struct dest *d, const str_t *msg, ti
 		message_prepared_free(&p);
 		return;
 	}
-	str_t tmp = STR_INIT;
 	uint32_t uid;
-	if (message_file_write(im->st, d->info.partition, msg->data, msg->len, &tmp) < 0 ||
-	    message_store_file(im->st, &d->info, im->user, str_c(&tmp), &p, internaldate, tz, flags,
-			       keywords != NULL && keywords[0] != '\0' ? keywords : NULL, false, &uid) < 0) {
+	int code;
+	if (message_store_prepared(im->st, &d->info, im->user, &p, internaldate, tz, flags,
+				   keywords != NULL && keywords[0] != '\0' ? keywords : NULL, false, &uid, &code) < 0) {
 		fprintf(stderr, "agora: import into %s: %s\n", d->name, im->st->be->error(im->st));
 		d->failed++;
 		im->failed = true;
@@ -300,7 +299,6 @@ static void import_one(struct importer *im, struct dest *d, const str_t *msg, ti
 		d->added++;
 		(void)record_uid(im, d, uid);
 	}
-	str_free(&tmp);
 	message_prepared_free(&p);
 }
 

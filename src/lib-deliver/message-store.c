@@ -70,25 +70,22 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-int message_file_write(struct store *st, const char *partition, const char *data, size_t len,
+int message_file_write(struct store *st, const struct mailbox_info *mbox, const char *data, size_t len,
 		       str_t *path_r)
 {
-	if (st->be->tmpfile_create(st, partition, path_r) < 0)
+	if (st->be->msgfile_create(st, mbox, path_r) < 0)
 		return -1;
 	int fd = open(str_c(path_r), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		log_error("%s: %s", str_c(path_r), strerror(errno));
-		return -1;
-	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		log_error("%s: %s", str_c(path_r), strerror(errno));
-		close(fd);
-		unlink(str_c(path_r));
-		return -1;
-	}
-	if (close(fd) < 0) {
-		log_error("%s: %s", str_c(path_r), strerror(errno));
-		unlink(str_c(path_r));
+	if (fd < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
+		int e = errno;
+		/* a partition move removed the directory: not worth a log line */
+		if (e != ENOENT)
+			log_error("%s: %s", str_c(path_r), strerror(e));
+		if (fd >= 0) {
+			close(fd);
+			unlink(str_c(path_r));
+		}
+		errno = e;
 		return -1;
 	}
 	return 0;
@@ -111,19 +108,45 @@ int message_store_file(struct store *st, const struct mailbox_info *mbox, const 
 	return st->be->msg_append(st, mbox, user, &m, uid_r, &modseq);
 }
 
+/* A partition move that takes the mailbox away while its new message is
+ * being written costs a write more; three moves in a row give up. */
+#define MOVED_ATTEMPTS 3
+
+int message_store_prepared(struct store *st, const struct mailbox_info *mbox, const char *user,
+			   const struct message_prepared *p, time_t internaldate, int tz, uint32_t flags,
+			   const char *keywords, bool dedup, uint32_t *uid_r, int *errcode_r)
+{
+	for (int attempt = 1;; attempt++) {
+		str_t path = STR_INIT;
+		int ret = message_file_write(st, mbox, p->data, p->len, &path);
+		bool moved = ret < 0 && errno == ENOENT;
+		*errcode_r = STORE_ERR_INTERNAL;
+		if (ret == 0) {
+			ret = message_store_file(st, mbox, user, str_c(&path), p, internaldate, tz, flags, keywords,
+						 dedup, uid_r);
+			if (ret < 0) {
+				*errcode_r = st->be->errcode(st);
+				moved = *errcode_r == STORE_ERR_MOVED;
+			}
+		}
+		str_free(&path);
+		if (ret == 0 || !moved || attempt == MOVED_ATTEMPTS) {
+			if (ret < 0 && moved)
+				log_error("storing a message in %s: its partition moved %d times meanwhile",
+					  mbox->name, attempt);
+			return ret;
+		}
+	}
+}
+
 int message_store_append(struct store *st, const struct mailbox_info *mbox, const char *user,
 			 const char *data, size_t len, time_t internaldate, int tz, uint32_t flags,
-			 const char *keywords, uint32_t *uid_r)
+			 const char *keywords, uint32_t *uid_r, int *errcode_r)
 {
-	str_t path = STR_INIT;
 	struct message_prepared p;
-	int ret = -1;
-	if (message_file_write(st, mbox->partition, data, len, &path) == 0) {
-		message_prepare(&p, data, len);
-		ret = message_store_file(st, mbox, user, str_c(&path), &p, internaldate, tz, flags, keywords,
-					 false, uid_r);
-		message_prepared_free(&p);
-	}
-	str_free(&path);
+	message_prepare(&p, data, len);
+	int ret = message_store_prepared(st, mbox, user, &p, internaldate, tz, flags, keywords, false, uid_r,
+					 errcode_r);
+	message_prepared_free(&p);
 	return ret;
 }

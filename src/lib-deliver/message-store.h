@@ -29,20 +29,30 @@ struct message_prepared {
 void message_prepare(struct message_prepared *p, const char *data, size_t len);
 void message_prepared_free(struct message_prepared *p);
 
-/* Writes the message to a new temporary file on `partition` and fsyncs it. */
-int message_file_write(struct store *st, const char *partition, const char *data, size_t len,
+/* Writes the message to a new file in the mailbox's directory, under the
+ * name it will keep, and fsyncs it. Until message_store_file records it,
+ * no message of the mailbox names it. */
+int message_file_write(struct store *st, const struct mailbox_info *mbox, const char *data, size_t len,
 		       str_t *path_r);
 
-/* Records a written temporary file (which it takes: renamed into the
- * mailbox or removed). dedup: refuse a second copy of the same Message-ID
+/* Records a written file (which it takes: a temporary file is linked into
+ * the mailbox; on failure the file is removed). dedup: refuse a second copy of the same Message-ID
  * in this mailbox (the store then answers STORE_ERR_DUPLICATE). */
 int message_store_file(struct store *st, const struct mailbox_info *mbox, const char *user,
 		       const char *tmp_path, const struct message_prepared *p, time_t internaldate,
 		       int tz, uint32_t flags, const char *keywords, bool dedup, uint32_t *uid_r);
 
-/* Both steps for one mailbox. */
+/* Both steps for one mailbox, the file written again when a partition
+ * move took the first one away (STORE_ERR_MOVED). Returns 0, or -1 with
+ * *errcode_r: the store's error code, or STORE_ERR_INTERNAL when the file
+ * could not be written (logged). */
+int message_store_prepared(struct store *st, const struct mailbox_info *mbox, const char *user,
+			   const struct message_prepared *p, time_t internaldate, int tz, uint32_t flags,
+			   const char *keywords, bool dedup, uint32_t *uid_r, int *errcode_r);
+
+/* The same for a message not prepared yet (IMAP APPEND). */
 int message_store_append(struct store *st, const struct mailbox_info *mbox, const char *user,
 			 const char *data, size_t len, time_t internaldate, int tz, uint32_t flags,
-			 const char *keywords, uint32_t *uid_r);
+			 const char *keywords, uint32_t *uid_r, int *errcode_r);
 
 #endif

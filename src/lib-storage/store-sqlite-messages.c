@@ -37,6 +37,19 @@ int sqlite_tmpfile_create(struct store *st, const char *partition, str_t *path_r
 	return 0;
 }
 
+int sqlite_msgfile_create(struct store *st, const struct mailbox_info *mbox, str_t *path_r)
+{
+	struct sqlite_store *s = S(st);
+	if (sqlite_current_dir(s, mbox->id, mbox->uniqueid, path_r) < 0)
+		return -1;
+	if (sqlite_mkdir_p(str_c(path_r), 0750) < 0)
+		return sqlite_fail(s, STORE_ERR_INTERNAL, "mkdir %s: %s", str_c(path_r), strerror(errno));
+	char guid[33];
+	sqlite_random_hex(guid, 16);
+	str_printf(path_r, "/%s", guid);
+	return 0;
+}
+
 static const char *path_basename(const char *p)
 {
 	const char *slash = strrchr(p, '/');
@@ -104,9 +117,18 @@ int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const c
 	 * until the commit: a partition move that switches the mailbox
 	 * meanwhile removes the old directory with what is in it. When this
 	 * early placement fails (a move removed the directory under it), the
-	 * file is placed under the lock below instead. */
-	if (sqlite_mkdir_p(str_c(&dir), 0750) < 0 || sqlite_place_file(m->tmp_path, str_c(&final)) < 0 ||
-	    sqlite_fsync_dir(str_c(&dir)) < 0) {
+	 * file is placed under the lock below instead. A file written in
+	 * place (msgfile_create) is there already: only its name is synced
+	 * (when a partition move takes it away before the lock, the placement
+	 * below finds no file to place and nothing is stored). */
+	if (strcmp(str_c(&final), m->tmp_path) == 0) {
+		if (sqlite_fsync_dir(str_c(&dir)) < 0) {
+			sqlite_fail(s, errno == ENOENT ? STORE_ERR_MOVED : STORE_ERR_INTERNAL, "fsync %s: %s",
+				    str_c(&dir), strerror(errno));
+			goto fail_file;
+		}
+	} else if (sqlite_mkdir_p(str_c(&dir), 0750) < 0 || sqlite_place_file(m->tmp_path, str_c(&final)) < 0 ||
+		   sqlite_fsync_dir(str_c(&dir)) < 0) {
 		unlink(str_c(&final));
 		str_clear(&final);
 	}
@@ -124,7 +146,10 @@ int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const c
 	if (access(str_c(&moved), F_OK) < 0 &&
 	    (sqlite_mkdir_p(str_c(&now), 0750) < 0 || sqlite_place_file(m->tmp_path, str_c(&moved)) < 0 ||
 	     sqlite_fsync_dir(str_c(&now)) < 0)) {
-		sqlite_fail(s, STORE_ERR_INTERNAL, "storing %s: %s", str_c(&moved), strerror(errno));
+		int e = errno;
+		/* no file to place: a move removed the directory it was in */
+		sqlite_fail(s, e == ENOENT && access(m->tmp_path, F_OK) < 0 ? STORE_ERR_MOVED : STORE_ERR_INTERNAL,
+			    "storing %s: %s", str_c(&moved), strerror(e));
 		str_free(&now);
 		goto fail;
 	}
@@ -204,7 +229,8 @@ int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const c
 			   flags, m->keywords);
 	sqlite_journal_write(s, mbox, &jl);
 	str_free(&jl);
-	unlink(m->tmp_path);
+	if (strcmp(m->tmp_path, str_c(&moved)) != 0)
+		unlink(m->tmp_path);
 	str_free(&dir);
 	str_free(&final);
 	str_free(&moved);
@@ -218,7 +244,8 @@ fail_file:
 		unlink(str_c(&final));
 	if (moved.len > 0 && !committed)
 		unlink(str_c(&moved));
-	unlink(m->tmp_path);
+	if (!committed || strcmp(m->tmp_path, str_c(&moved)) != 0)
+		unlink(m->tmp_path);
 	str_free(&dir);
 	str_free(&final);
 	str_free(&moved);

@@ -128,6 +128,7 @@ int sqlite_metadata_count(struct store *st, int64_t mailbox, unsigned *count_r);
 int sqlite_mailbox_move_partition(struct store *st, const char *name, const char *partition);
 /* store-sqlite-messages.c */
 int sqlite_tmpfile_create(struct store *st, const char *partition, str_t *path_r);
+int sqlite_msgfile_create(struct store *st, const struct mailbox_info *mbox, str_t *path_r);
 int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const char *user,
 		      const struct new_msg *m, uint32_t *uid_r, uint64_t *modseq_r);
 int sqlite_msg_list(struct store *st, const struct mailbox_info *mbox, const char *user, uint64_t since,

@@ -5,21 +5,23 @@
  *   secrets.db (+ -wal, -shm) password hashes and SCRAM keys (secrets.h),
  *                             which this file never opens
  * and under each partition directory:
- *   tmp/GUID                  a message being received, not yet in any mailbox
  *   XX/UNIQUEID/GUID          a message of the mailbox whose uniqueid is
  *                             UNIQUEID (XX = its first two characters)
+ *   tmp/GUID                  a file not in any mailbox yet (one that several
+ *                             mailboxes' files are linked from)
  *
  * Invariants:
- * - A message file never changes after it is renamed out of tmp/; a file is
- *   written and fsynced (and its directory entry fsynced) before the row that
- *   names it is committed, so every committed row names a complete file.
+ * - A message file never changes once written; a file is written and
+ *   fsynced in its mailbox's directory (or linked there) and its directory
+ *   entry fsynced before the row that names it is committed, so every
+ *   committed row names a complete file.
  * - A row of `messages` names its file as (mailbox's partition, uniqueid,
  *   guid). COPY hard-links the file into the target's directory, so each
  *   mailbox directory holds exactly the files of its messages and a mailbox
  *   can be rebuilt from its directory alone.
- * - A file with no row (a crash between rename and commit, or between
- *   commit and unlink after EXPUNGE) is garbage, never a message a client was
- *   told about; `agora reconstruct` finds such files.
+ * - A file with no row (a crash between writing and commit, or between
+ *   commit and unlink after EXPUNGE) is never a message a client was told
+ *   about; `agora reconstruct` finds such files.
  * - uidnext only grows; every change to a message takes modseq =
  *   ++highestmodseq of its mailbox in the same transaction; an expunged UID
  *   is recorded in `expunged` with the modseq of its expunge so that other
@@ -625,6 +627,7 @@ const struct store_backend store_sqlite_backend = {
 	.msg_expunge = sqlite_msg_expunge,
 	.msg_copy = sqlite_msg_copy,
 	.tmpfile_create = sqlite_tmpfile_create,
+	.msgfile_create = sqlite_msgfile_create,
 	.reconstruct = sqlite_reconstruct,
 	.check = sqlite_check,
 };

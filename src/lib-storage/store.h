@@ -40,6 +40,7 @@ enum store_errcode {
 	STORE_ERR_LIMIT,        /* a store limit was reached */
 	STORE_ERR_OVERQUOTA,    /* the change would pass a quota limit */
 	STORE_ERR_DUPLICATE,    /* this Message-ID was delivered to this mailbox already */
+	STORE_ERR_MOVED,        /* a partition move took the new message's file away: write it again */
 };
 
 struct mailbox_info {
@@ -82,7 +83,9 @@ struct msg_detail {
 };
 
 struct new_msg {
-	const char *tmp_path;  /* a written, fsynced temporary file to take */
+	/* A written, fsynced file to take: a temporary file (tmpfile_create)
+	 * or one already under its final name (msgfile_create). */
+	const char *tmp_path;
 	uint64_t size;
 	time_t internaldate;
 	int internaldate_tz;
@@ -293,6 +296,11 @@ struct store_backend {
 	/* A temporary file on `partition` for a new message; the caller writes
 	 * and fsyncs it, then hands it to msg_append. */
 	int (*tmpfile_create)(struct store *st, const char *partition, str_t *path_r);
+	/* A new message file's final name in the mailbox's directory (made
+	 * when missing), for the caller to write and fsync there; msg_append
+	 * then only makes the name durable, where a temporary file would have
+	 * to be linked in and its directory synced after the file. */
+	int (*msgfile_create)(struct store *st, const struct mailbox_info *mbox, str_t *path_r);
 
 	/* Store maintenance, with the server stopped. reconstruct rebuilds the
 	 * metadata of the named mailboxes (NULL: all; recursive: and those

@@ -172,6 +172,13 @@ class Lmtp:
         self.sock.close()
 
 
+def tmp_files(server):
+    """Files left in the partition's tmp/ (absent until a delivery to
+    several mailboxes needed it)."""
+    d = os.path.join(server.settings["partition-default"], "tmp")
+    return os.listdir(d) if os.path.isdir(d) else []
+
+
 def spool_files(server):
     """Every file under the partition directory (tmp/ and mailbox dirs)."""
     root = server.settings["partition-default"]

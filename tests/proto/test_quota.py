@@ -8,7 +8,7 @@ import re
 import pytest
 
 from conftest import message
-from quotalib import Lmtp, Session, big_message, parse_quotas, spool_files, tagged
+from quotalib import Lmtp, Session, big_message, parse_quotas, spool_files, tagged, tmp_files
 
 
 def admin_setquota(server, root, limits):
@@ -186,7 +186,7 @@ def test_append_refuses_the_message_that_would_cross(server):
     assert tagged(lines)[0] == "NO" and "[OVERQUOTA]" in lines[-1], lines
     assert b.status("INBOX") == 2
     assert spool_files(server) == before, "a refused APPEND leaves no file behind"
-    assert not os.listdir(os.path.join(server.settings["partition-default"], "tmp"))
+    assert not tmp_files(server)
     lines, roots, q = b.getquotaroot("INBOX")
     assert q["INBOX"]["STORAGE"] == (8000 // 1024, 10), lines
     # one that still fits is taken
@@ -324,13 +324,15 @@ def test_lmtp_over_quota_is_temporary_by_default(server):
     lm = Lmtp(server)
     rr, dr = lm.deliver(["bob@example.com"], lmtp_msg("first"))
     assert dr == [dr[0]] and dr[0].startswith("250"), dr
+    before = spool_files(server)
     rr, dr = lm.deliver(["bob@example.com"], lmtp_msg("second"))
     assert rr[0].startswith("250") and dr[0].startswith("452 4.2.2"), (rr, dr)
+    assert spool_files(server) == before, "a refused delivery leaves no file behind"
     lm.close()
     b = Session(server, "bob")
     assert b.status("INBOX") == 1
     b.close()
-    assert not os.listdir(os.path.join(server.settings["partition-default"], "tmp"))
+    assert not tmp_files(server)
 
 
 def test_lmtp_over_quota_permanent_when_configured(make_server):

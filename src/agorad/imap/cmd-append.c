@@ -40,9 +40,12 @@ struct imap_store_job {
 static void append_work(struct store *st, struct store_job *job)
 {
 	struct imap_store_job *a = (struct imap_store_job *)job;
+	int code;
 	if (message_store_append(st, &a->info, a->user, a->data, a->len, a->date, a->tz, a->flags,
-				 a->keywords, &a->uid) < 0)
+				 a->keywords, &a->uid, &code) < 0) {
 		store_job_fail(job, st);
+		job->errcode = code;
+	}
 	/* the message is no longer needed: free it on this thread */
 	free(a->data);
 	a->data = NULL;

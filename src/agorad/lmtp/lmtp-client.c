@@ -190,6 +190,8 @@ struct lmtp_delivery {
 
 /* The message is written and fsynced once; every further recipient's
  * mailbox gets a hard link of that file (a copy only across partitions).
+ * The last file to make is written in its mailbox's directory, under its
+ * final name; one that others link to is kept under a temporary name too.
  * Return-Path is always added; Delivered-To only with a single recipient,
  * since one file serves them all. Runs on a pool thread: it decides each
  * recipient's outcome, and deliver_done answers. */
@@ -233,31 +235,40 @@ static void deliver_work(struct store *st, struct store_job *job)
 			rcodes[i] = got == 0 ? RC_UNKNOWN : RC_TEMPFAIL;
 			continue;
 		}
-		int ret = -1;
-		if (first.len > 0 && st->be->tmpfile_create(st, info.partition, &tmp) == 0 &&
-		    link(str_c(&first), str_c(&tmp)) == 0)
-			ret = 0;
-		else if (message_file_write(st, info.partition, msg.data, msg.len, &tmp) == 0)
-			ret = 0;
-		if (ret == 0 && first.len == 0 && i + 1 < d->nrcpts) {
-			/* Keep one link to make the other recipients' from (the
-			 * store takes the temporary name away). */
-			str_t keep = STR_INIT;
-			if (st->be->tmpfile_create(st, info.partition, &keep) == 0 &&
-			    link(str_c(&tmp), str_c(&keep)) == 0)
-				str_append(&first, str_c(&keep));
-			str_free(&keep);
+		int ret = -1, code = STORE_ERR_INTERNAL;
+		if (first.len == 0 && i + 1 == d->nrcpts) {
+			/* the one file to make: written in the mailbox, in place */
+			ret = message_store_prepared(st, &info, r->user, &prep, now, tz, 0, NULL, d->dedup, &uid,
+						     &code);
+		} else {
+			if (first.len > 0 && st->be->tmpfile_create(st, info.partition, &tmp) == 0 &&
+			    link(str_c(&first), str_c(&tmp)) == 0)
+				ret = 0;
+			else if (message_file_write(st, &info, msg.data, msg.len, &tmp) == 0)
+				ret = 0;
+			if (ret == 0 && first.len == 0) {
+				/* Keep one link to make the other recipients'
+				 * from (the store takes this name over). */
+				str_t keep = STR_INIT;
+				if (st->be->tmpfile_create(st, info.partition, &keep) == 0 &&
+				    link(str_c(&tmp), str_c(&keep)) == 0)
+					str_append(&first, str_c(&keep));
+				str_free(&keep);
+			}
+			if (ret == 0) {
+				ret = message_store_file(st, &info, r->user, str_c(&tmp), &prep, now, tz, 0, NULL,
+							 d->dedup, &uid);
+				if (ret < 0)
+					code = st->be->errcode(st);
+			}
 		}
-		if (ret == 0)
-			ret = message_store_file(st, &info, r->user, str_c(&tmp), &prep, now, tz, 0, NULL,
-						 d->dedup, &uid);
 		if (ret == 0) {
 			log_info("lmtp: delivered to %s (%s uid %u) size=%zu", r->address, r->mailbox, uid, msg.len);
 			rcodes[i] = RC_DELIVERED;
-		} else if (st->be->errcode(st) == STORE_ERR_DUPLICATE) {
+		} else if (code == STORE_ERR_DUPLICATE) {
 			log_info("lmtp: duplicate of %s to %s suppressed", prep.message_id, r->mailbox);
 			rcodes[i] = RC_DUPLICATE;
-		} else if (st->be->errcode(st) == STORE_ERR_OVERQUOTA) {
+		} else if (code == STORE_ERR_OVERQUOTA) {
 			rcodes[i] = d->overquota_perm ? RC_OVERQUOTA_PERM : RC_OVERQUOTA;
 		} else {
 			rcodes[i] = RC_STOREFAIL;
