@@ -9,8 +9,8 @@
  * Only one connection writes at a time. SQLite's own busy timeout makes a
  * connection that finds the lock taken sleep 1 ms, then 2, then 5 and so
  * on, while a delivery holds the lock for a fraction of a millisecond: with
- * several pool threads delivering at once, about half of all deliveries
- * slept a whole millisecond or more for a lock that was free long before.
+ * several pool threads delivering at once, a quarter of all messages
+ * stored slept a whole millisecond or more for a lock free long before.
  * sqlite_wait_install() replaces that: every commit made in this process
  * wakes the connections of this process that wait, at once; a lock held by
  * another process is tried again every 100 us at first, then every
