@@ -358,8 +358,11 @@ def test_duplicate_suppression(lt):
     s, bob, alice, n = lt.s, lt.bob, lt.alice, lt.n
     msg = message("dup")
     assert send(s, [f"{bob}@example.com"], msg) == {}
+    before = spool_files(s)
     assert send(s, [f"{bob}@example.com"], msg) == {}
     assert count(s, bob) == 1
+    # the second copy's file, written before the store knew, is gone again
+    assert spool_files(s) == before
     # to two different mailboxes: stored in each
     assert send(s, [f"{alice}@example.com"], msg) == {}
     assert count(s, alice) == 1
