@@ -76,19 +76,22 @@ int message_file_write(struct store *st, const struct mailbox_info *mbox, const 
 	if (st->be->msgfile_create(st, mbox, path_r) < 0)
 		return -1;
 	int fd = open(str_c(path_r), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(fd) < 0) {
-		int e = errno;
-		/* a partition move removed the directory: not worth a log line */
+	int ret = fd >= 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : -1;
+	int e = errno;
+	if (fd >= 0 && close(fd) < 0 && ret == 0) {
+		ret = -1;
+		e = errno;
+	}
+	if (ret < 0) {
+		/* ENOENT: a partition move removed the directory (the caller
+		 * writes again), not worth a log line */
 		if (e != ENOENT)
 			log_error("%s: %s", str_c(path_r), strerror(e));
-		if (fd >= 0) {
-			close(fd);
+		if (fd >= 0)
 			unlink(str_c(path_r));
-		}
 		errno = e;
-		return -1;
 	}
-	return 0;
+	return ret;
 }
 
 int message_store_file(struct store *st, const struct mailbox_info *mbox, const char *user,
@@ -132,8 +135,8 @@ int message_store_prepared(struct store *st, const struct mailbox_info *mbox, co
 		str_free(&path);
 		if (ret == 0 || !moved || attempt == MOVED_ATTEMPTS) {
 			if (ret < 0 && moved)
-				log_error("storing a message in %s: its partition moved %d times meanwhile",
-					  mbox->name, attempt);
+				log_error("storing a message in %s: its directory went away %d times "
+					  "meanwhile (partition moves?)", mbox->name, attempt);
 			return ret;
 		}
 	}

@@ -36,8 +36,9 @@ int message_file_write(struct store *st, const struct mailbox_info *mbox, const 
 		       str_t *path_r);
 
 /* Records a written file (which it takes: a temporary file is linked into
- * the mailbox; on failure the file is removed). dedup: refuse a second copy of the same Message-ID
- * in this mailbox (the store then answers STORE_ERR_DUPLICATE). */
+ * the mailbox; on failure the file is removed). dedup: refuse a second
+ * copy of the same Message-ID in this mailbox (the store then answers
+ * STORE_ERR_DUPLICATE). */
 int message_store_file(struct store *st, const struct mailbox_info *mbox, const char *user,
 		       const char *tmp_path, const struct message_prepared *p, time_t internaldate,
 		       int tz, uint32_t flags, const char *keywords, bool dedup, uint32_t *uid_r);
