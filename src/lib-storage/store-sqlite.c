@@ -361,11 +361,11 @@ static struct store *sq_open(const struct config *cfg, str_t *err)
 	 * search fields, the mailbox, the quota root, the duplicate record,
 	 * the header page), some 40 KiB with these pages (a wide row spills
 	 * into an overflow page or two) and 128 KiB with 16 KiB ones, which
-	 * made the WAL four times the mail written and the
-	 * kernel's copying of it the largest cost of a delivery. Measured on
-	 * one machine, alternating: 4-connection LMTP +15%, the mixed IMAP
-	 * load +7-14%, over 16 KiB pages (which had won while writers still
-	 * slept for the write lock, see sqlite-wait.h). */
+	 * made the WAL four times the mail written and the kernel's copying
+	 * of it the largest cost of a delivery. Measured on one machine,
+	 * alternating: 4-connection LMTP +15%, the mixed IMAP load +7-14%,
+	 * over 16 KiB pages (which had won while writers still slept for the
+	 * write lock, see sqlite-wait.h). */
 	if (sqlite_exec(s, "PRAGMA page_size=4096") < 0 ||
 	    sqlite_exec(s, "PRAGMA journal_mode=WAL") < 0 ||
 	    sqlite_exec(s, "PRAGMA synchronous=FULL") < 0 ||
