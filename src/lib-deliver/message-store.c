@@ -99,7 +99,7 @@ int message_store_file(struct store *st, const struct mailbox_info *mbox, const 
 		       int tz, uint32_t flags, const char *keywords, bool dedup, uint32_t *uid_r)
 {
 	struct new_msg m = {
-		.tmp_path = tmp_path, .size = p->len, .internaldate = internaldate,
+		.tmp_path = tmp_path, .data = p->data, .size = p->len, .internaldate = internaldate,
 		.internaldate_tz = tz, .sentdate = p->has_sentdate ? p->sentdate : internaldate,
 		.flags = flags, .keywords = keywords, .envelope = str_c(&p->envelope),
 		.bodystructure = str_c(&p->bodystructure), .body = str_c(&p->body),

@@ -113,16 +113,15 @@ int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const c
 	str_printf(&final, "%s/%s", str_c(&dir), guid);
 	/* The file reaches its final name, durably, before the row exists:
 	 * linked (copied when the temporary file is on another partition's
-	 * filesystem) and its directory fsynced. The temporary name stays
-	 * until the commit: a partition move that switches the mailbox
-	 * meanwhile removes the old directory with what is in it. When this
-	 * early placement fails (a move removed the directory under it), the
-	 * file is placed under the lock below instead. A file written in
-	 * place (msgfile_create) is there already: only its name is synced
-	 * (when a partition move takes it away before the lock, the placement
-	 * below finds no file to place and nothing is stored). */
+	 * filesystem) and its directory fsynced. When this early placement
+	 * fails (a move removed the directory under it), the file is placed
+	 * under the lock below instead. A file written in place
+	 * (msgfile_create) is there already, unless the mailbox moved since:
+	 * only its name is synced (when a partition move takes it away before
+	 * the lock, the placement below writes it again from m->data, or
+	 * finds no file to place and nothing is stored). */
 	if (strcmp(str_c(&final), m->tmp_path) == 0) {
-		if (sqlite_fsync_dir(str_c(&dir)) < 0) {
+		if (sqlite_fsync_dir(str_c(&dir)) < 0 && (errno != ENOENT || m->data == NULL)) {
 			sqlite_fail(s, errno == ENOENT ? STORE_ERR_MOVED : STORE_ERR_INTERNAL, "fsync %s: %s",
 				    str_c(&dir), strerror(errno));
 			goto fail_file;
@@ -143,27 +142,48 @@ int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const c
 		goto fail;
 	}
 	str_printf(&moved, "%s/%s", str_c(&now), guid);
-	if (access(str_c(&moved), F_OK) < 0 &&
-	    (sqlite_mkdir_p(str_c(&now), 0750) < 0 || sqlite_place_file(m->tmp_path, str_c(&moved)) < 0 ||
-	     sqlite_fsync_dir(str_c(&now)) < 0)) {
-		int e = errno;
-		/* no file to place: a move removed the directory it was in */
-		sqlite_fail(s, e == ENOENT && access(m->tmp_path, F_OK) < 0 ? STORE_ERR_MOVED : STORE_ERR_INTERNAL,
-			    "storing %s: %s", str_c(&moved), strerror(e));
-		str_free(&now);
-		goto fail;
+	if (access(str_c(&moved), F_OK) < 0) {
+		int pr = sqlite_mkdir_p(str_c(&now), 0750);
+		if (pr == 0)
+			pr = sqlite_place_file(m->tmp_path, str_c(&moved));
+		/* No file to place: a move removed the directory it was in,
+		 * with the file. Written again when the caller has the bytes. */
+		bool gone = pr < 0 && errno == ENOENT && access(m->tmp_path, F_OK) < 0;
+		if (gone && m->data != NULL)
+			pr = sqlite_write_file(str_c(&moved), m->data, m->size);
+		if (pr == 0)
+			pr = sqlite_fsync_dir(str_c(&now));
+		if (pr < 0) {
+			int e = errno;
+			sqlite_fail(s, gone && m->data == NULL ? STORE_ERR_MOVED : STORE_ERR_INTERNAL,
+				    "storing %s: %s", str_c(&moved), strerror(e));
+			str_free(&now);
+			goto fail;
+		}
 	}
 	str_free(&now);
-	/* A copy placed early in a directory the mailbox has left goes now,
-	 * while the row does not exist yet. After the commit that name may be
-	 * the message's real one again: a move back to that partition links
-	 * the committed message there under the lock. */
+	/* Every other name of the file goes now, while the row does not exist
+	 * yet: a copy placed early in a directory the mailbox has left, and
+	 * the name it was written under. After the commit a name in a mailbox
+	 * directory may be the message's real one again: a move back to that
+	 * partition links the committed message there under the lock. */
 	if (strncmp(str_c(&moved), str_c(&dir), dir.len) != 0 || str_c(&moved)[dir.len] != '/') {
 		if (final.len > 0)
 			unlink(str_c(&final));
 		rmdir(str_c(&dir)); /* when empty: a directory only this made again */
 	}
 	str_clear(&final);
+	if (strcmp(m->tmp_path, str_c(&moved)) != 0) {
+		unlink(m->tmp_path);
+		/* written in place where the mailbox no longer is */
+		str_t wdir = STR_INIT;
+		if (guid > m->tmp_path)
+			str_append_n(&wdir, m->tmp_path, (size_t)(guid - m->tmp_path) - 1);
+		if (wdir.len > 0 && strcmp(path_basename(str_c(&wdir)), mbox->uniqueid) == 0 &&
+		    strcmp(str_c(&wdir), str_c(&dir)) != 0)
+			rmdir(str_c(&wdir));
+		str_free(&wdir);
+	}
 	if (next_uid(s, mbox->id, uid_r) < 0 || next_modseq(s, mbox->id, modseq_r) < 0)
 		goto fail;
 	sqlite3_stmt *q = sqlite_prep(s, "INSERT INTO messages(mailbox, uid, guid, size, internaldate, tz, "
@@ -229,8 +249,6 @@ int sqlite_msg_append(struct store *st, const struct mailbox_info *mbox, const c
 			   flags, m->keywords);
 	sqlite_journal_write(s, mbox, &jl);
 	str_free(&jl);
-	if (strcmp(m->tmp_path, str_c(&moved)) != 0)
-		unlink(m->tmp_path);
 	str_free(&dir);
 	str_free(&final);
 	str_free(&moved);
@@ -239,13 +257,15 @@ fail:
 	sqlite_tx_rollback(s);
 fail_file:
 	/* Only files no committed row names (a commit whose WAL sync failed
-	 * keeps its file: the row may survive). */
-	if (final.len > 0)
-		unlink(str_c(&final));
-	if (moved.len > 0 && !committed)
-		unlink(str_c(&moved));
-	if (!committed || strcmp(m->tmp_path, str_c(&moved)) != 0)
+	 * keeps its file: the row may survive; its other names went before
+	 * the commit). */
+	if (!committed) {
+		if (final.len > 0)
+			unlink(str_c(&final));
+		if (moved.len > 0)
+			unlink(str_c(&moved));
 		unlink(m->tmp_path);
+	}
 	str_free(&dir);
 	str_free(&final);
 	str_free(&moved);

@@ -74,6 +74,8 @@ int sqlite_mkdir_p(const char *path, mode_t mode);
 int sqlite_fsync_dir(const char *dir);
 /* A hard link, or a fsynced copy across filesystems. */
 int sqlite_place_file(const char *from, const char *to);
+/* Creates a file that must not exist yet with `data`, fsynced. */
+int sqlite_write_file(const char *path, const char *data, size_t len);
 /* Removes a mailbox directory (flat message files) and the directory. */
 int sqlite_remove_tree(const char *dir);
 

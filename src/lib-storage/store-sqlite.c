@@ -535,6 +535,36 @@ static int copy_file(const char *from, const char *to)
 	return ret;
 }
 
+/* Creates `path` (which must not exist) with `data`, fsynced. */
+int sqlite_write_file(const char *path, const char *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -1;
+	int ret = 0;
+	while (len > 0 && ret == 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0 && errno != EINTR)
+			ret = -1;
+		if (w > 0) {
+			data += w;
+			len -= (size_t)w;
+		}
+	}
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -1;
+	int e = errno;
+	if (close(fd) < 0 && ret == 0) {
+		ret = -1;
+		e = errno;
+	}
+	if (ret < 0) {
+		unlink(path);
+		errno = e;
+	}
+	return ret;
+}
+
 /* Gives `to` the content of the complete file `from`: a hard link, or a
  * fsynced copy across filesystems. */
 int sqlite_place_file(const char *from, const char *to)

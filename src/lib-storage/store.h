@@ -86,6 +86,10 @@ struct new_msg {
 	/* A written, fsynced file to take: a temporary file (tmpfile_create)
 	 * or one already under its final name (msgfile_create). */
 	const char *tmp_path;
+	/* The message itself (`size` bytes) when the caller holds it in
+	 * memory, or NULL: a file written in place that a partition move took
+	 * away before the write lock is written again from it, under the lock. */
+	const char *data;
 	uint64_t size;
 	time_t internaldate;
 	int internaldate_tz;
