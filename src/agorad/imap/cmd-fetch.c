@@ -1,6 +1,7 @@
 /* FETCH and UID FETCH (with BINARY and CONDSTORE's CHANGEDSINCE/MODSEQ) */
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-client.h"
+#include "agorad/imap/imap-msgfile.h"
 #include "agorad/imap/imap-selected.h"
 #include "agorad/server.h"
 #include "agorad/worker.h"
@@ -169,29 +170,6 @@ static void req_free(struct fetch_req *r)
 	free(r->items);
 }
 
-static bool read_file(const char *path, str_t *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	struct stat stt;
-	if (fstat(fd, &stt) < 0) {
-		close(fd);
-		return false;
-	}
-	str_clear(out);
-	str_reserve(out, (size_t)stt.st_size);
-	ssize_t r;
-	while ((r = read(fd, out->data + out->len, out->cap - out->len - 1)) > 0) {
-		out->len += (size_t)r;
-		if (out->cap - out->len - 1 == 0)
-			str_reserve(out, 65536);
-	}
-	out->data[out->len] = '\0';
-	close(fd);
-	return r == 0;
-}
-
 static void append_literal(str_t *out, const char *data, size_t len, bool binary)
 {
 	bool has_nul = binary && memchr(data, '\0', len) != NULL;
@@ -230,32 +208,8 @@ static int load_file(struct fetch_msg *fm)
 {
 	if (fm->file_loaded)
 		return 0;
-	bool ok = read_file(fm->d.path, fm->file);
-	if (!ok && errno == ENOENT) {
-		/* The mailbox finished moving to another partition since the
-		 * path was looked up (old files go only after the switch has
-		 * committed): its files are at the new place now. A read
-		 * transaction would still see the old place, so it starts
-		 * again. */
-		struct msg_detail again;
-		if (fm->snapshot != NULL && *fm->snapshot) {
-			ST->be->read_end(ST);
-			*fm->snapshot = ST->be->read_begin(ST) == 0;
-		}
-		if (ST->be->msg_detail(ST, fm->mbox, fm->d.uid, &again) == 1) {
-			free(fm->d.path);
-			fm->d.path = again.path;
-			again.path = NULL;
-			msg_detail_free(&again);
-			ok = read_file(fm->d.path, fm->file);
-		}
-		if (!ok)
-			errno = ENOENT;
-	}
-	if (!ok) {
-		log_error("message file %s: %s", fm->d.path, strerror(errno));
+	if (!imap_msgfile_read(ST, fm->mbox, &fm->d, fm->snapshot, fm->file))
 		return -1;
-	}
 	fm->file_loaded = true;
 	return 0;
 }

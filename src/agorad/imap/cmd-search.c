@@ -3,6 +3,7 @@
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-client.h"
 #include "agorad/imap/imap-flags.h"
+#include "agorad/imap/imap-msgfile.h"
 #include "agorad/imap/imap-selected.h"
 #include "agorad/worker.h"
 #include "lib/bounds.h"
@@ -389,20 +390,6 @@ static int fields_row(void *ctx, uint32_t uid, const char *data, size_t len)
 	return l->pos < l->sel->count ? 0 : 1;
 }
 
-static bool read_whole(const char *path, str_t *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	str_clear(out);
-	char buf[65536];
-	ssize_t r;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		str_append_n(out, buf, (size_t)r);
-	close(fd);
-	return r == 0;
-}
-
 int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 	       const struct imap_arg *args, size_t nargs, bool uid)
 {
@@ -474,24 +461,7 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 				continue;
 			m.d = &d;
 			if (p.need_file) {
-				bool ok = read_whole(d.path, &file);
-				struct msg_detail again;
-				if (!ok && errno == ENOENT && snapshot) {
-					/* moved to another partition meanwhile: a new
-					 * read transaction sees where to */
-					ST->be->read_end(ST);
-					snapshot = ST->be->read_begin(ST) == 0;
-				}
-				if (!ok && errno == ENOENT &&
-				    ST->be->msg_detail(ST, &sel->info, d.uid, &again) == 1) {
-					free(d.path);
-					d.path = again.path;
-					again.path = NULL;
-					msg_detail_free(&again);
-					ok = read_whole(d.path, &file);
-				}
-				if (!ok) {
-					log_error("message file %s: %s", d.path, strerror(errno));
+				if (!imap_msgfile_read(ST, &sel->info, &d, &snapshot, &file)) {
 					msg_detail_free(&d);
 					err = -1;
 					break;
