@@ -454,6 +454,35 @@ static int pending_cmp(const void *a, const void *b)
 }
 
 /* Adds the message file `name` as a row; 1 added, 0 set aside, -1 error. */
+/* The UID of a message the mailbox holds with exactly the bytes of file
+ * `name`, or 0. A file no record and no journal line names, equal to a
+ * message already there, is the file of a write that did not commit (a
+ * crash before the OK): its sender, never told OK, sent it again. */
+static uint32_t same_bytes_as(const struct row *rows, size_t nrows, const char *dir, const char *name)
+{
+	size_t len = 0;
+	char *data = NULL;
+	uint32_t uid = 0;
+	for (size_t i = 0; i < nrows && uid == 0; i++) {
+		if (rows[i].guid[0] == '\0')
+			continue; /* handled: its file was gone or damaged */
+		if (data == NULL) {
+			data = sqlite_read_file(dir, name, &len);
+			if (data == NULL)
+				return 0;
+		}
+		if (rows[i].size != len)
+			continue;
+		size_t olen = 0;
+		char *other = sqlite_read_file(dir, rows[i].guid, &olen);
+		if (other != NULL && olen == len && memcmp(other, data, len) == 0)
+			uid = rows[i].uid;
+		free(other);
+	}
+	free(data);
+	return uid;
+}
+
 static int add_file(struct recon *rc, const struct mailbox_info *mb, const char *dir, const char *name,
 		    struct jent *je, uint32_t uid)
 {
@@ -723,6 +752,15 @@ static int recon_mailbox(struct recon *rc, const struct mailbox_info *mb0)
 				sqlite3_reset(q);
 				if (uid == 0)
 					goto out_pend;
+				uint32_t twin = je == NULL ? same_bytes_as(rows, nrows, str_c(&dir), pend[i].name) : 0;
+				if (twin != 0) {
+					lost_found(s, mb.partition, mb.uniqueid, str_c(&dir), pend[i].name);
+					report(rc->r, &rc->changes, "%s: file %s has no record and the bytes of UID %" PRIu32
+					       ": a write that did not finish, sent again; moved to lost+found", mb.name,
+					       pend[i].name, twin);
+					pend[i].name = NULL;
+					continue;
+				}
 				if (je != NULL && je->uid != uid)
 					je = NULL; /* its UID is taken: a new message to clients */
 			}

@@ -179,6 +179,49 @@ def test_damage_found_and_mended(make_server):
     s.close()
 
 
+def test_unfinished_write_is_not_added_twice(make_server):
+    """A crash between writing a message's file and committing it leaves a
+    file no record names; its sender, never told OK, sends it again. The
+    file with the bytes of a message the mailbox holds goes to lost+found
+    instead of coming back as a second copy; a file with other bytes is
+    still added."""
+    server = make_server(users=("admin", "bob"))
+    b = Session(server, "bob")
+    for i in range(3):
+        assert tagged(b.append("INBOX", message(f"m{i}", body=f"body {i}\r\n")))[0] == "OK"
+    b.close()
+    server.stop()
+    uniqueid, guid2, uid2, _ = message_row(server, "user.bob", 2)
+    d = mbox_dir(server, uniqueid)
+    with open(os.path.join(d, guid2), "rb") as f:
+        twin = f.read()
+    with open(os.path.join(d, "ef" * 16), "wb") as f:
+        f.write(twin)
+    # same size, other bytes: a message of its own
+    other = twin.replace(b"body 1", b"body X")
+    assert len(other) == len(twin) and other != twin
+    with open(os.path.join(d, "12" * 16), "wb") as f:
+        f.write(other)
+
+    text = "\n".join(reconstruct(server))
+    assert (f"user.bob: file {'ef' * 16} has no record and the bytes of UID {uid2}: a write that "
+            "did not finish, sent again; moved to lost+found") in text, text
+    assert "message " + "12" * 16 + " added from its file" in text, text
+    assert not os.path.exists(os.path.join(d, "ef" * 16))
+    with open(os.path.join(spool(server), "lost+found", f"{uniqueid}-{'ef' * 16}"), "rb") as f:
+        assert f.read() == twin
+    assert server.agora("check").stdout == ""
+    assert reconstruct(server) == ["nothing to do"]
+
+    server.start()
+    s = Session(server, "bob")
+    assert s.status("INBOX") == 4
+    s.ok("SELECT INBOX")
+    joined = "\n".join(str(x) for x in s.ok("UID FETCH 1:* BODY.PEEK[TEXT]"))
+    s.close()
+    assert joined.count("body 1") == 1 and joined.count("body X") == 1, joined
+
+
 def test_journal_lost_changes_uidvalidity(make_server):
     """Without the database and without a mailbox's journal its UIDs cannot
     be recovered: the messages come back under a new UIDVALIDITY; a mailbox
