@@ -25,6 +25,7 @@
 #include "lib-acl/acl.h"
 #include "lib-deliver/message-store.h"
 #include "lib-mail/message-header.h"
+#include "lib-storage/msgfile-read.h"
 #include "lib-storage/store.h"
 
 #include <dirent.h>
@@ -1031,7 +1032,7 @@ static long export_mailbox(struct store *st, const char *user, const struct mail
 					p++;
 			}
 		}
-		int r = read_whole(det.path, &data);
+		int r = store_msgfile_read(st, info, &det, NULL, &data) ? 0 : -1;
 		if (r == 0)
 			r = write_file(str_c(&tmp), data.data, data.len, det.internaldate);
 		if (r == 0)

@@ -1,7 +1,6 @@
 /* FETCH and UID FETCH (with BINARY and CONDSTORE's CHANGEDSINCE/MODSEQ) */
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-client.h"
-#include "agorad/imap/imap-msgfile.h"
 #include "agorad/imap/imap-selected.h"
 #include "agorad/server.h"
 #include "agorad/worker.h"
@@ -11,6 +10,7 @@
 #include "lib-imap/imap-date.h"
 #include "lib-mail/message-imap.h"
 #include "lib-mail/message-parser.h"
+#include "lib-storage/msgfile-read.h"
 #include "lib-storage/store.h"
 
 #include <ctype.h>
@@ -208,8 +208,10 @@ static int load_file(struct fetch_msg *fm)
 {
 	if (fm->file_loaded)
 		return 0;
-	if (!imap_msgfile_read(ST, fm->mbox, &fm->d, fm->snapshot, fm->file))
+	if (!store_msgfile_read(ST, fm->mbox, &fm->d, fm->snapshot, fm->file)) {
+		log_error("message file %s: %s", fm->d.path, strerror(errno));
 		return -1;
+	}
 	fm->file_loaded = true;
 	return 0;
 }

@@ -3,7 +3,6 @@
 #include "agorad/imap/imap-commands.h"
 #include "agorad/imap/imap-client.h"
 #include "agorad/imap/imap-flags.h"
-#include "agorad/imap/imap-msgfile.h"
 #include "agorad/imap/imap-selected.h"
 #include "agorad/worker.h"
 #include "lib/bounds.h"
@@ -15,6 +14,7 @@
 #include "lib-mail/message-parser.h"
 #include "lib-mail/message-search.h"
 #include "lib-mail/utf8-fold.h"
+#include "lib-storage/msgfile-read.h"
 #include "lib-storage/store.h"
 
 #include <errno.h>
@@ -461,7 +461,8 @@ int cmd_search(struct imap_client *c, const struct imap_command *cmd,
 				continue;
 			m.d = &d;
 			if (p.need_file) {
-				if (!imap_msgfile_read(ST, &sel->info, &d, &snapshot, &file)) {
+				if (!store_msgfile_read(ST, &sel->info, &d, &snapshot, &file)) {
+					log_error("message file %s: %s", d.path, strerror(errno));
 					msg_detail_free(&d);
 					err = -1;
 					break;

@@ -1,6 +1,5 @@
-/* Reading a message's file for FETCH and SEARCH, across partition moves. */
-#include "agorad/imap/imap-msgfile.h"
-#include "lib/log.h"
+/* Reading a message's file (FETCH, SEARCH, export) across partition moves. */
+#include "lib-storage/msgfile-read.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +40,8 @@ static bool read_path(const char *path, str_t *out)
 	return r == 0;
 }
 
-bool imap_msgfile_read(struct store *st, const struct mailbox_info *mbox, struct msg_detail *d,
-		       bool *snapshot, str_t *out)
+bool store_msgfile_read(struct store *st, const struct mailbox_info *mbox, struct msg_detail *d,
+			bool *snapshot, str_t *out)
 {
 	bool ok = read_path(d->path, out);
 	for (int looks = 0; !ok && errno == ENOENT && looks < LOOKS_MAX; looks++) {
@@ -61,7 +60,5 @@ bool imap_msgfile_read(struct store *st, const struct mailbox_info *mbox, struct
 		msg_detail_free(&again);
 		ok = read_path(d->path, out);
 	}
-	if (!ok)
-		log_error("message file %s: %s", d->path, strerror(errno));
 	return ok;
 }

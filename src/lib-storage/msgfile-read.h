@@ -1,6 +1,6 @@
-/* Reading a message's file for FETCH and SEARCH, across partition moves. */
-#ifndef AGORA_IMAP_MSGFILE_H
-#define AGORA_IMAP_MSGFILE_H
+/* Reading a message's file (FETCH, SEARCH, export) across partition moves. */
+#ifndef AGORA_MSGFILE_READ_H
+#define AGORA_MSGFILE_READ_H
 
 #include <stdbool.h>
 #include "lib/str.h"
@@ -11,8 +11,8 @@
  * removed its old files: the path is looked up again (d->path replaced;
  * when *snapshot, in a new read transaction, as the old one still sees the
  * old place), as often as moves following each other require. Returns
- * true, or false with errno set and a log line. */
-bool imap_msgfile_read(struct store *st, const struct mailbox_info *mbox, struct msg_detail *d,
-		       bool *snapshot, str_t *out);
+ * true, or false with errno set. */
+bool store_msgfile_read(struct store *st, const struct mailbox_info *mbox, struct msg_detail *d,
+			bool *snapshot, str_t *out);
 
 #endif
