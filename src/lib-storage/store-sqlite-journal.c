@@ -68,7 +68,7 @@ void sqlite_meta_text(struct sqlite_store *s, const struct mailbox_info *info, s
 
 /* Run as root (`agora deliver`, `agora reconstruct`), a new file is given
  * to the owner of its directory, the user the server runs as. */
-static void own_like_dir(int fd, const char *dir)
+void sqlite_own_like_dir(int fd, const char *dir)
 {
 	struct stat st;
 	if (geteuid() == 0 && stat(dir, &st) == 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
@@ -83,7 +83,7 @@ int sqlite_write_file_atomic(const char *dir, const char *name, const str_t *tex
 	int ret = -1;
 	int fd = open(str_c(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd >= 0) {
-		own_like_dir(fd, dir);
+		sqlite_own_like_dir(fd, dir);
 		ssize_t w = write(fd, text->data, text->len);
 		if (w == (ssize_t)text->len && fsync(fd) == 0)
 			ret = 0;
@@ -225,7 +225,7 @@ void sqlite_journal_write(struct sqlite_store *s, const struct mailbox_info *mbo
 		fd = -1;
 	}
 	if (fd >= 0 && geteuid() == 0)
-		own_like_dir(fd, str_c(&dir));
+		sqlite_own_like_dir(fd, str_c(&dir));
 	if (fd < 0 || write(fd, jl->data, jl->len) != (ssize_t)jl->len)
 		log_warn("store: %s: %s", str_c(&path), fd < 0 ? strerror(errno) : "short write");
 	else

@@ -95,18 +95,65 @@ static int fill_dir(struct sqlite_store *s, char **guids, size_t n, const char *
 	return ret;
 }
 
+/* Moves of one mailbox follow each other. A second move that read the
+ * partition before the first committed would otherwise empty, in its
+ * unlocked pass, the directory the first made current, and remove that
+ * directory when it then found the mailbox moved; and the first's removal
+ * of the old directory, after its commit, could unlink files a move back
+ * had just placed. The lock is an open file description lock on byte `id`
+ * of configdirectory/partition-moves.lock, held for the whole move: each
+ * move opens the file itself, so threads of one process exclude each
+ * other as processes do. Returns the descriptor, or -1 (error set). */
+static int move_lock(struct sqlite_store *s, int64_t id)
+{
+	const char *dir = config_str(s->cfg, "configdirectory");
+	str_t path = STR_INIT;
+	str_printf(&path, "%s/partition-moves.lock", dir);
+	int fd = open(str_c(&path), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "%s: %s", str_c(&path), strerror(errno));
+		str_free(&path);
+		return -1;
+	}
+	sqlite_own_like_dir(fd, dir);
+	struct flock fl;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)id;
+	fl.l_len = 1;
+	int r;
+	while ((r = fcntl(fd, F_OFD_SETLKW, &fl)) < 0 && errno == EINTR)
+		;
+	if (r < 0) {
+		sqlite_fail(s, STORE_ERR_INTERNAL, "locking %s: %s", str_c(&path), strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	str_free(&path);
+	return fd;
+}
+
 static int move_one(struct sqlite_store *s, int64_t id, const char *uniqueid, const char *newpart)
 {
-	char *oldpart = sqlite_current_partition(s, id);
-	if (oldpart == NULL)
+	int lock_fd = move_lock(s, id);
+	if (lock_fd < 0)
 		return -1;
+	/* read under the move lock: where the last move left the mailbox */
+	char *oldpart = sqlite_current_partition(s, id);
+	if (oldpart == NULL) {
+		close(lock_fd);
+		return -1;
+	}
 	if (strcmp(oldpart, newpart) == 0) {
 		free(oldpart);
+		close(lock_fd);
 		return 0;
 	}
 	if (sqlite_partition_dir(s, oldpart) == NULL) {
 		sqlite_fail(s, STORE_ERR_INTERNAL, "mailbox on unknown partition %s", oldpart);
 		free(oldpart);
+		close(lock_fd);
 		return -1;
 	}
 	str_t olddir = STR_INIT, newdir = STR_INIT;
@@ -196,6 +243,7 @@ out:
 	free(oldpart);
 	str_free(&olddir);
 	str_free(&newdir);
+	close(lock_fd);
 	return ret;
 }
 

@@ -194,6 +194,9 @@ int sqlite_meta_refresh_name(struct sqlite_store *s, const char *name);
 /* mailbox.meta's text for a mailbox as the database has it. */
 void sqlite_meta_text(struct sqlite_store *s, const struct mailbox_info *info, str_t *out);
 /* DIR/NAME replaced by text (temporary file, fsync, rename); -1 logged. */
+/* Run as root, gives a new file to the owner of its directory (the user
+ * the server runs as). */
+void sqlite_own_like_dir(int fd, const char *dir);
 int sqlite_write_file_atomic(const char *dir, const char *name, const str_t *text);
 /* Journal lines, appended after the commit that made the change. */
 void sqlite_journal_add(str_t *jl, uint32_t uid, const char *guid, uint64_t modseq, uint64_t size,

@@ -335,3 +335,45 @@ def test_readers_see_every_message_during_moves(p2_server):
     s.stop()
     r = s.agora("check")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_two_moves_of_one_mailbox_at_once(p2_server):
+    """Two administrators move the same mailbox to the same partition at
+    the same moment, round after round: both are answered OK, and the
+    mailbox keeps every message, each file in its new directory."""
+    s = p2_server
+    b = Session(s, "bob")
+    n = 150
+    for i in range(n):
+        b.append("INBOX", message(subject=f"m{i}", body=f"body {i}\r\n" * 20))
+    b.ok("SELECT INBOX")
+    expected = body_of(b.ok("UID FETCH 1:* BODY.PEEK[]"))
+    assert len(expected) == n
+    uid, _ = mailbox_row(s, "user.bob")
+    admins = [patient(Session(s, "admin")) for _ in range(2)]
+    for rnd in range(6):
+        part = "p2" if rnd % 2 == 0 else "default"
+        answers = [None, None]
+        go = threading.Barrier(2)
+
+        def move(k):
+            go.wait()
+            answers[k] = admins[k].run(f"RENAME user.bob user.bob {part}")[:2]
+
+        threads = [threading.Thread(target=move, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert [a[0] for a in answers] == ["OK", "OK"], (rnd, answers)
+        assert mailbox_row(s, "user.bob")[1] == part
+        assert mailbox_files(s, part, uid) == guids(s, "user.bob") and len(guids(s, "user.bob")) == n, rnd
+        assert mailbox_files(s, "default" if part == "p2" else "p2", uid) is None, rnd
+        assert body_of(b.ok("UID FETCH 1:* BODY.PEEK[]")) == expected, rnd
+    for a in admins:
+        a.logout()
+    b.logout()
+    s.stop()
+    r = s.agora("check")
+    assert r.returncode == 0, r.stdout + r.stderr
+
