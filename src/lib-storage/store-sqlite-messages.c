@@ -881,6 +881,9 @@ int sqlite_msg_copy(struct store *st, const struct mailbox_info *src, const stru
 		str_free(&now);
 		goto fail_tx;
 	}
+	/* from here on, where the target is */
+	str_clear(&dstdir);
+	str_append(&dstdir, str_c(&now));
 	str_free(&now);
 	uint64_t modseq = 0;
 	int64_t copied_bytes = 0, copied_msgs = 0;
@@ -925,12 +928,23 @@ int sqlite_msg_copy(struct store *st, const struct mailbox_info *src, const stru
 					   own_dst ? f : f & ~(uint32_t)MSG_SEEN,
 					   (const char *)sqlite3_column_text(q, 4));
 		}
+		bool had_row = rc == SQLITE_ROW;
 		if (rc == SQLITE_ROW)
 			rc = sqlite3_step(q);
 		sqlite3_reset(q);
 		if (rc != SQLITE_DONE) {
 			sqlite_db_fail(s, "copy");
 			goto fail_tx;
+		}
+		if (!had_row) {
+			/* Expunged after its file was linked: the link goes
+			 * now, under the lock, as no row will name it. */
+			str_t link_path = STR_INIT;
+			str_printf(&link_path, "%s/%s", str_c(&dstdir), guids[i]);
+			unlink(str_c(&link_path));
+			str_free(&link_path);
+			new_uids[i] = 0;
+			continue;
 		}
 		q = sqlite_prep(s, "INSERT OR REPLACE INTO message_search(mailbox, uid, fields) SELECT ?1, ?2, fields "
 				"FROM message_search WHERE mailbox = ?3 AND uid = ?4");
