@@ -453,26 +453,28 @@ static int pending_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Adds the message file `name` as a row; 1 added, 0 set aside, -1 error. */
 /* The UID of a message the mailbox holds with exactly the bytes of file
  * `name`, or 0. A file no record and no journal line names, equal to a
  * message already there, is the file of a write that did not commit (a
  * crash before the OK): its sender, never told OK, sent it again. */
 static uint32_t same_bytes_as(const struct row *rows, size_t nrows, const char *dir, const char *name)
 {
+	str_t p = STR_INIT;
+	str_printf(&p, "%s/%s", dir, name);
+	struct stat st;
+	int r = stat(str_c(&p), &st);
+	str_free(&p);
+	if (r < 0)
+		return 0;
 	size_t len = 0;
 	char *data = NULL;
 	uint32_t uid = 0;
 	for (size_t i = 0; i < nrows && uid == 0; i++) {
-		if (rows[i].guid[0] == '\0')
-			continue; /* handled: its file was gone or damaged */
-		if (data == NULL) {
-			data = sqlite_read_file(dir, name, &len);
-			if (data == NULL)
-				return 0;
-		}
-		if (rows[i].size != len)
+		/* a row with guid "" was handled: its file was gone or damaged */
+		if (rows[i].guid[0] == '\0' || rows[i].size != (uint64_t)st.st_size)
 			continue;
+		if (data == NULL && (data = sqlite_read_file(dir, name, &len)) == NULL)
+			return 0;
 		size_t olen = 0;
 		char *other = sqlite_read_file(dir, rows[i].guid, &olen);
 		if (other != NULL && olen == len && memcmp(other, data, len) == 0)
@@ -483,6 +485,7 @@ static uint32_t same_bytes_as(const struct row *rows, size_t nrows, const char *
 	return uid;
 }
 
+/* Adds the message file `name` as a row; 1 added, 0 set aside, -1 error. */
 static int add_file(struct recon *rc, const struct mailbox_info *mb, const char *dir, const char *name,
 		    struct jent *je, uint32_t uid)
 {
