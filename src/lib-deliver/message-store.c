@@ -70,25 +70,38 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/* A partition move can remove the mailbox's directory between its making
+ * (msgfile_create) and the file's creation: it is made again, three times
+ * at most. (A file a move takes away later is written again by the store,
+ * from the bytes in new_msg.data.) */
+#define MOVED_ATTEMPTS 3
+
 int message_file_write(struct store *st, const struct mailbox_info *mbox, const char *data, size_t len,
 		       str_t *path_r)
 {
-	if (st->be->msgfile_create(st, mbox, path_r) < 0)
-		return -1;
-	int fd = open(str_c(path_r), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	int ret = fd >= 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : -1;
-	int e = errno;
-	if (fd >= 0 && close(fd) < 0 && ret == 0) {
-		ret = -1;
+	int ret = -1, e = 0;
+	for (int attempt = 1; attempt <= MOVED_ATTEMPTS && ret < 0; attempt++) {
+		str_clear(path_r);
+		if (st->be->msgfile_create(st, mbox, path_r) < 0)
+			return -1;
+		int fd = open(str_c(path_r), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		ret = fd >= 0 && write_all(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : -1;
 		e = errno;
+		if (fd >= 0 && close(fd) < 0 && ret == 0) {
+			ret = -1;
+			e = errno;
+		}
+		if (ret < 0 && fd >= 0)
+			unlink(str_c(path_r));
+		if (ret < 0 && (fd >= 0 || e != ENOENT))
+			break; /* not a directory gone before the open */
 	}
 	if (ret < 0) {
-		/* ENOENT: a partition move removed the directory (the caller
-		 * writes again), not worth a log line */
-		if (e != ENOENT)
+		if (e == ENOENT)
+			log_error("storing a message in %s: its directory went away %d times meanwhile "
+				  "(partition moves?)", mbox->name, MOVED_ATTEMPTS);
+		else
 			log_error("%s: %s", str_c(path_r), strerror(e));
-		if (fd >= 0)
-			unlink(str_c(path_r));
 		errno = e;
 	}
 	return ret;
@@ -111,35 +124,21 @@ int message_store_file(struct store *st, const struct mailbox_info *mbox, const 
 	return st->be->msg_append(st, mbox, user, &m, uid_r, &modseq);
 }
 
-/* A partition move that takes the mailbox away while its new message is
- * being written costs a write more; three moves in a row give up. */
-#define MOVED_ATTEMPTS 3
-
 int message_store_prepared(struct store *st, const struct mailbox_info *mbox, const char *user,
 			   const struct message_prepared *p, time_t internaldate, int tz, uint32_t flags,
 			   const char *keywords, bool dedup, uint32_t *uid_r, int *errcode_r)
 {
-	for (int attempt = 1;; attempt++) {
-		str_t path = STR_INIT;
-		int ret = message_file_write(st, mbox, p->data, p->len, &path);
-		bool moved = ret < 0 && errno == ENOENT;
-		*errcode_r = STORE_ERR_INTERNAL;
-		if (ret == 0) {
-			ret = message_store_file(st, mbox, user, str_c(&path), p, internaldate, tz, flags, keywords,
-						 dedup, uid_r);
-			if (ret < 0) {
-				*errcode_r = st->be->errcode(st);
-				moved = *errcode_r == STORE_ERR_MOVED;
-			}
-		}
-		str_free(&path);
-		if (ret == 0 || !moved || attempt == MOVED_ATTEMPTS) {
-			if (ret < 0 && moved)
-				log_error("storing a message in %s: its directory went away %d times "
-					  "meanwhile (partition moves?)", mbox->name, attempt);
-			return ret;
-		}
+	str_t path = STR_INIT;
+	*errcode_r = STORE_ERR_INTERNAL;
+	int ret = message_file_write(st, mbox, p->data, p->len, &path);
+	if (ret == 0) {
+		ret = message_store_file(st, mbox, user, str_c(&path), p, internaldate, tz, flags, keywords,
+					 dedup, uid_r);
+		if (ret < 0)
+			*errcode_r = st->be->errcode(st);
 	}
+	str_free(&path);
+	return ret;
 }
 
 int message_store_append(struct store *st, const struct mailbox_info *mbox, const char *user,

@@ -30,8 +30,10 @@ void message_prepare(struct message_prepared *p, const char *data, size_t len);
 void message_prepared_free(struct message_prepared *p);
 
 /* Writes the message to a new file in the mailbox's directory, under the
- * name it will keep, and fsyncs it. Until message_store_file records it,
- * no message of the mailbox names it. */
+ * name it will keep, and fsyncs it (again, up to three times, when a
+ * partition move removes the directory before the file is created).
+ * Until message_store_file records it, no message of the mailbox names
+ * it. Returns 0, or -1 with errno set and a log line. */
 int message_file_write(struct store *st, const struct mailbox_info *mbox, const char *data, size_t len,
 		       str_t *path_r);
 
@@ -43,10 +45,9 @@ int message_store_file(struct store *st, const struct mailbox_info *mbox, const 
 		       const char *tmp_path, const struct message_prepared *p, time_t internaldate,
 		       int tz, uint32_t flags, const char *keywords, bool dedup, uint32_t *uid_r);
 
-/* Both steps for one mailbox, the file written again when a partition
- * move took the first one away (STORE_ERR_MOVED). Returns 0, or -1 with
- * *errcode_r: the store's error code, or STORE_ERR_INTERNAL when the file
- * could not be written (logged). */
+/* Both steps for one mailbox. Returns 0, or -1 with *errcode_r: the
+ * store's error code, or STORE_ERR_INTERNAL when the file could not be
+ * written (logged). */
 int message_store_prepared(struct store *st, const struct mailbox_info *mbox, const char *user,
 			   const struct message_prepared *p, time_t internaldate, int tz, uint32_t flags,
 			   const char *keywords, bool dedup, uint32_t *uid_r, int *errcode_r);

@@ -10,7 +10,6 @@
 #include "lib/xalloc.h"
 #include "lib-storage/store.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <openssl/ssl.h>
 #include <event2/buffer.h>
@@ -245,14 +244,8 @@ static void deliver_work(struct store *st, struct store_job *job)
 			if (first.len > 0 && st->be->tmpfile_create(st, info.partition, &tmp) == 0 &&
 			    link(str_c(&first), str_c(&tmp)) == 0)
 				ret = 0;
-			/* ENOENT: a partition move removed the directory
-			 * between making it and creating the file */
-			for (int attempt = 0; ret < 0 && attempt < 3; attempt++) {
-				if (message_file_write(st, &info, msg.data, msg.len, &tmp) == 0)
-					ret = 0;
-				else if (errno != ENOENT)
-					break;
-			}
+			else if (message_file_write(st, &info, msg.data, msg.len, &tmp) == 0)
+				ret = 0;
 			if (ret == 0 && first.len == 0) {
 				/* Keep one link to make the other recipients'
 				 * from (the store takes this name over). */
